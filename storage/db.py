@@ -1,0 +1,134 @@
+"""Opening a database: engine set-up (SQLite WAL and foreign keys, PostgreSQL via psycopg 3) and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import SchemaOutOfDate, StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3 for them, the driver we ship."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for printing."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets readers (`storywatch alerts list`) run while a replay writes;
+    # SQLite leaves foreign keys off unless asked on every connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; for SQLite, the file's folder is created if missing."""
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"cannot understand database URL {url!r}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    raise StorageError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this version of storywatch knows."""
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise StorageError(f"cannot open database {redact(str(engine.url))}: {exc.orig}") from exc
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Migrate the database to the newest schema; returns (revision before, revision after)."""
+    before = current_revision(engine)
+    try:
+        command.upgrade(_alembic_config(engine), "head")
+    except SQLAlchemyError as exc:
+        raise StorageError(f"migrating {redact(str(engine.url))} failed: {exc}") from exc
+    return before, head_revision()
+
+
+class Database:
+    """An engine plus its session factory; ``open_database`` makes one ready to use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        return redact(str(self.engine.url))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits together at the end of the block, or not at all."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Open ``url``; a new database is created and migrated, an old one upgraded if ``migrate``."""
+    engine = make_engine(url)
+    revision = current_revision(engine)
+    if revision != head_revision():
+        if not migrate:
+            raise SchemaOutOfDate(
+                f"database {redact(url)} is at schema {revision or 'none'}, this storywatch needs "
+                f"{head_revision()}: run `storywatch db upgrade`"
+            )
+        upgrade(engine)
+    return Database(engine)

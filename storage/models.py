@@ -1,0 +1,186 @@
+"""The tables, as SQLAlchemy 2.0 typed models. Alembic migrations in ``storage/migrations`` create them.
+
+Deduplication is done by unique constraints (an article's canonical URL, a membership's
+storyline and article, an alert's idempotency key), never by sets in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone, so we store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: storywatch stores aware UTC datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class Feed(Base):
+    """A feed storywatch polls, with its HTTP validators and health."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str | None] = mapped_column(String(512))
+    poll_interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_new_entry_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Article(Base):
+    """A cleaned article: one row per canonical URL, whichever feed or archive brought it."""
+
+    __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_pending", "processed_at", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    archive_id: Mapped[str | None] = mapped_column(String(512), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str | None] = mapped_column(String(512))
+    language: Mapped[str | None] = mapped_column(String(16))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set in the same transaction as the article's memberships and alerts, so a crash
+    # before it leaves the article to be detected again on the next run.
+    processed_at: Mapped[datetime | None]
+
+    @property
+    def reference(self) -> str:
+        """How users name this article: its archive id where it came from an archive, else its URL."""
+        return self.archive_id or self.canonical_url
+
+
+class Storyline(Base):
+    """A developing story storywatch tracks, with the evidence profile it is matched by."""
+
+    __tablename__ = "storylines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | muted | closed
+    origin: Mapped[str] = mapped_column(String(16), default="seed")  # seed | discovered | description
+    seed_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_article_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StorylineArticle(Base):
+    """An article's place in a storyline: seed, follow-up, duplicate or background."""
+
+    __tablename__ = "storyline_articles"
+    __table_args__ = (UniqueConstraint("storyline_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # seed | follow-up | duplicate | background
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Thread(Base):
+    """An open expectation of a storyline: a meeting, an answer, a deadline, with its due window."""
+
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("storyline_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    actors: Mapped[list[Any]] = mapped_column(default=list)
+    due_start: Mapped[datetime | None]
+    due_end: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved | overdue
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    opened_by_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    resolved_by_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """The outbox: one row per alert, written with the membership that raised it, delivered after."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # follow-up | overdue
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class TermStat(Base):
+    """Document frequencies learned from the stream itself, for TF-IDF weighting in matching."""
+
+    __tablename__ = "term_stats"
+
+    term: Mapped[str] = mapped_column(String(128), primary_key=True)
+    df: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,232 @@
+"""Reads and writes the rest of storywatch needs, each in the caller's session and transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from sources.records import ArticleRecord
+from storage.models import Alert, Article, Storyline, StorylineArticle, TermStat, Thread, utcnow
+
+DOC_COUNT_KEY = "#documents"  # the TermStat row holding how many articles the frequencies cover
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT, for the session's backend."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def store_articles(
+    session: Session, records: Sequence[ArticleRecord], *, feed_id: int | None = None
+) -> list[int]:
+    """Insert articles not seen before (by canonical URL); returns the ids of the new rows only."""
+    if not records:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "canonical_url": r.url,
+            "archive_id": r.archive_id,
+            "content_hash": r.content_hash,
+            "title": r.title,
+            "text": r.text,
+            "published_at": r.published,
+            "fetched_at": now,
+            "source": r.source,
+            "language": r.language,
+            "feed_id": feed_id,
+            "partial": r.partial,
+        }
+        for r in records
+    ]
+    new_ids: list[int] = []
+    for start in range(0, len(rows), 500):  # keep under SQLite's bound-parameter limit
+        statement = (
+            _insert(session, Article)
+            .values(rows[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["canonical_url"])
+            .returning(Article.id)
+        )
+        new_ids.extend(session.scalars(statement).all())
+    return sorted(new_ids)
+
+
+def pending_articles(session: Session, *, limit: int | None = None) -> list[Article]:
+    """Articles stored but not yet matched against storylines, in publication order."""
+    statement = (
+        select(Article)
+        .where(Article.processed_at.is_(None))
+        .order_by(Article.published_at.asc().nulls_first(), Article.id)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.scalars(statement))
+
+
+def article_by_reference(session: Session, reference: str) -> Article | None:
+    """An article by archive id, canonical URL or numeric database id."""
+    found = session.scalars(
+        select(Article).where((Article.archive_id == reference) | (Article.canonical_url == reference))
+    ).first()
+    if found is None and reference.isdigit():
+        found = session.get(Article, int(reference))
+    return found
+
+
+def active_storylines(session: Session) -> list[Storyline]:
+    """Storylines new articles are matched against (muted ones still gather articles)."""
+    return list(
+        session.scalars(select(Storyline).where(Storyline.status.in_(("active", "muted"))).order_by(Storyline.id))
+    )
+
+
+def term_frequencies(session: Session, terms: Iterable[str]) -> dict[str, int]:
+    """Document frequencies of the given terms (absent terms are left out)."""
+    wanted = list(set(terms))
+    result: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        result.update({t: n for t, n in session.execute(select(TermStat.term, TermStat.df).where(TermStat.term.in_(chunk)))})
+    return result
+
+
+def add_term_frequencies(session: Session, increments: dict[str, int]) -> None:
+    """Add to the stream's document frequencies in one upsert per chunk."""
+    items = sorted(increments.items())
+    for start in range(0, len(items), 400):
+        chunk = items[start : start + 400]
+        statement = _insert(session, TermStat).values([{"term": t, "df": n} for t, n in chunk])
+        statement = statement.on_conflict_do_update(
+            index_elements=["term"], set_={"df": TermStat.df + statement.excluded.df}
+        )
+        session.execute(statement)
+
+
+def add_membership(
+    session: Session,
+    *,
+    storyline_id: int,
+    article_id: int,
+    role: str,
+    score: float,
+    evidence: dict[str, Any],
+) -> bool:
+    """Record an article's role in a storyline; False if it already had one there."""
+    statement = (
+        _insert(session, StorylineArticle)
+        .values(
+            storyline_id=storyline_id,
+            article_id=article_id,
+            role=role,
+            score=score,
+            evidence=evidence,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["storyline_id", "article_id"])
+        .returning(StorylineArticle.id)
+    )
+    return session.scalar(statement) is not None
+
+
+def add_alert(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    storyline_id: int,
+    article_id: int | None,
+    thread_id: int | None = None,
+    payload: dict[str, Any],
+) -> int | None:
+    """Write an alert to the outbox unless its idempotency key is there already; returns its id."""
+    now = utcnow()
+    statement = (
+        _insert(session, Alert)
+        .values(
+            idempotency_key=key,
+            kind=kind,
+            storyline_id=storyline_id,
+            article_id=article_id,
+            thread_id=thread_id,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Alert.id)
+    )
+    return session.scalar(statement)
+
+
+def memberships(session: Session, storyline_id: int) -> list[tuple[StorylineArticle, Article]]:
+    """A storyline's articles in time order, with their roles."""
+    statement = (
+        select(StorylineArticle, Article)
+        .join(Article, Article.id == StorylineArticle.article_id)
+        .where(StorylineArticle.storyline_id == storyline_id)
+        .order_by(Article.published_at, Article.id)
+    )
+    return [(m, a) for m, a in session.execute(statement)]
+
+
+def storyline_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Per storyline, how many articles hold each role."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = session.execute(
+        select(StorylineArticle.storyline_id, StorylineArticle.role, func.count()).group_by(
+            StorylineArticle.storyline_id, StorylineArticle.role
+        )
+    )
+    for storyline_id, role, n in rows:
+        counts.setdefault(storyline_id, {})[role] = n
+    return counts
+
+
+def list_alerts(session: Session, *, status: str | None = None) -> list[tuple[Alert, Storyline, Article | None]]:
+    """Alerts with their storyline and article, oldest first."""
+    statement = (
+        select(Alert, Storyline, Article)
+        .join(Storyline, Storyline.id == Alert.storyline_id)
+        .outerjoin(Article, Article.id == Alert.article_id)
+        .order_by(Alert.id)
+    )
+    if status is not None:
+        statement = statement.where(Alert.status == status)
+    return [(a, s, art) for a, s, art in session.execute(statement)]
+
+
+def primary_assignments(session: Session) -> list[tuple[Article, int | None]]:
+    """Every article with the storyline it belongs to most strongly (None if it belongs to none)."""
+    best: dict[int, tuple[float, int]] = {}
+    for article_id, storyline_id, score in session.execute(
+        select(StorylineArticle.article_id, StorylineArticle.storyline_id, StorylineArticle.score).order_by(
+            StorylineArticle.article_id, StorylineArticle.storyline_id
+        )
+    ):
+        if article_id not in best or score > best[article_id][0]:
+            best[article_id] = (score, storyline_id)
+    articles = session.scalars(select(Article).order_by(Article.published_at, Article.id))
+    return [(a, best[a.id][1] if a.id in best else None) for a in articles]
+
+
+def mark_processed(session: Session, articles: Iterable[Article], when: datetime | None = None) -> None:
+    """Note that detection has run on these articles (in the transaction that stored its results)."""
+    stamp = when or utcnow()
+    for article in articles:
+        article.processed_at = stamp
+
+
+def open_threads(session: Session, storyline_id: int) -> list[Thread]:
+    return list(
+        session.scalars(
+            select(Thread).where(Thread.storyline_id == storyline_id, Thread.status == "open").order_by(Thread.id)
+        )
+    )
