@@ -1,0 +1,16 @@
+"""Alerts: the outbox, its delivery, and the channels alerts go to (terminal first)."""
+
+from alerts.channels import Channel, enabled_channels, register_channel
+from alerts.errors import DeliveryError
+from alerts.outbox import DeliveryReport, deliver_pending
+from alerts.views import alert_view
+
+__all__ = [
+    "Channel",
+    "DeliveryError",
+    "DeliveryReport",
+    "alert_view",
+    "deliver_pending",
+    "enabled_channels",
+    "register_channel",
+]

@@ -1,0 +1,47 @@
+"""The terminal channel: each alert printed as a Rich panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.text import Text
+
+from alerts.channels import register_channel
+from storywatch.config import Settings
+
+
+def render_alert(alert: dict[str, Any]) -> Panel:
+    """A panel that says which storyline, what is new, what it resolves and why it matched."""
+    lines: list[Any] = [Text(alert["title"] or alert["article_id"], style="bold")]
+    meta = " · ".join(str(x) for x in (alert.get("source"), alert.get("published"), alert["article_url"]) if x)
+    lines.append(Text(meta, style="dim"))
+    for thread in alert.get("resolves", []):
+        lines.append(Text(f"Resolves: {thread}", style="green"))
+    if alert.get("new_facts"):
+        lines.append(Text("What is new:", style="bold"))
+        lines.extend(Text(f"  • {fact}") for fact in alert["new_facts"])
+    why = ", ".join(alert.get("matched_entities", [])[:5] + alert.get("matched_terms", [])[:5])
+    if why:
+        lines.append(Text(f"Matched on: {why} (score {alert.get('score')})", style="dim"))
+    return Panel(
+        Group(*lines),
+        title=f"[bold]{alert['kind']}[/] · storyline {alert['storyline_id']}: {alert['storyline_title']}",
+        title_align="left",
+    )
+
+
+class ConsoleChannel:
+    name = "console"
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=False, soft_wrap=False)
+
+    def send(self, alert: dict[str, Any]) -> None:
+        self.console.print(render_alert(alert))
+
+
+@register_channel("console")
+def console_channel(settings: Settings) -> ConsoleChannel | None:
+    return ConsoleChannel() if settings.channels.console.enabled else None

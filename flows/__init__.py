@@ -1,0 +1,17 @@
+"""Prefect 3 flows: they order the steps and hold no logic of their own.
+
+Importing this package turns Prefect's telemetry off before Prefect is loaded: storywatch
+runs offline and never reports home.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+from flows.replay import replay_flow  # noqa: E402
+
+__all__ = ["replay_flow"]

@@ -1,0 +1,351 @@
+"""The `storywatch` command: one subcommand per thing a user does."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storywatch import StorywatchError, __version__, progress
+from storywatch.config import Settings, load_settings, resolve_config_path, write_config_template
+
+app = typer.Typer(
+    help="Watch news feeds for real follow-ups to the stories you track, and say what changed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
+storylines_app = typer.Typer(help="Add and inspect the storylines storywatch tracks.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Read the alerts storywatch raised.", no_args_is_help=True)
+export_app = typer.Typer(help="Export results for scoring and inspection.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(storylines_app, name="storylines")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(export_app, name="export")
+
+out = Console()
+err = Console(stderr=True)
+
+
+@dataclass
+class State:
+    config: Path | None = None
+    db: str | None = None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config, database_url=self.db)
+        return self._settings
+
+
+def _state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: $STORYWATCH_DATABASE_URL, the config, or SQLite in your data dir)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config file (default: $STORYWATCH_CONFIG or your config dir).")
+    ] = None,
+) -> None:
+    ctx.obj = State(config=config, db=db)
+
+
+@app.command()
+def version() -> None:
+    """Print storywatch's version."""
+    out.print(__version__)
+
+
+@app.command()
+def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Say where the config and database are, and what the database holds."""
+    from storage import open_database, redact
+    from storage.db import current_revision, head_revision
+
+    settings = _state(ctx).settings
+    database = open_database(settings.database_url, migrate=False) if _exists(settings.database_url) else None
+    counts: dict[str, int] = {}
+    revision = None
+    if database is not None:
+        from sqlalchemy import func, select
+
+        from storage.models import Alert, Article, Feed, Storyline
+
+        revision = current_revision(database.engine)
+        with database.sessions() as session:
+            for name, model in (("feeds", Feed), ("articles", Article), ("storylines", Storyline), ("alerts", Alert)):
+                counts[name] = session.scalar(select(func.count()).select_from(model)) or 0
+    facts: dict[str, Any] = {
+        "version": __version__,
+        "config_file": str(resolve_config_path(_state(ctx).config)),
+        "config_file_exists": resolve_config_path(_state(ctx).config).exists(),
+        "database_url": redact(settings.database_url),
+        "schema_revision": revision,
+        "schema_head": head_revision(),
+        "counts": counts,
+        "channels": [name for name in ("console", "email", "slack") if getattr(settings.channels, name).enabled],
+    }
+    if as_json:
+        out.print_json(json.dumps(facts))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in facts.items():
+        table.add_row(key, ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value))
+    out.print(table)
+
+
+def _exists(url: str) -> bool:
+    """False for an SQLite file that does not exist yet (info must not create it)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url.replace("postgres://", "postgresql://"))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return True
+    return Path(parsed.database).expanduser().exists()
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="Where to write it (default: the config path in force).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented config file to edit (database, feeds, channels, schedules)."""
+    target = path or resolve_config_path(_state(ctx).config)
+    write_config_template(target, force=force)
+    out.print(f"Wrote {target}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the tables, or migrate them to this version's schema."""
+    from storage import redact, upgrade
+    from storage.db import make_engine
+
+    url = _state(ctx).settings.database_url
+    engine = make_engine(url)
+    before, after = upgrade(engine)
+    engine.dispose()
+    if before == after:
+        out.print(f"{redact(url)} is up to date (schema {after}).")
+    else:
+        out.print(f"Migrated {redact(url)} from schema {before or 'none'} to {after}.")
+
+
+class _RichProgress:
+    def __init__(self, bar: Progress) -> None:
+        self.bar, self.tasks = bar, {}
+
+    def start(self, name: str, total: int) -> None:
+        self.tasks[name] = self.bar.add_task(name, total=total)
+
+    def advance(self, name: str, amount: int) -> None:
+        self.bar.advance(self.tasks[name], amount)
+
+    def finish(self, name: str) -> None:
+        self.bar.update(self.tasks[name], completed=self.bar.tasks[self.tasks[name]].total)
+
+
+@app.command()
+def replay(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="JSONL archives, plain-text articles, or folders of them.")],
+    discover: Annotated[bool, typer.Option("--discover", help="Start a new storyline from each article that matches none.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Articles per store/detect task.")] = 500,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Do not print alerts as they are raised.")] = False,
+) -> None:
+    """Replay archived articles through the pipeline, in publication order; safe to repeat."""
+    from flows import replay_flow
+
+    settings = _state(ctx).settings
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+        transient=True, disable=not err.is_terminal,
+    ) as bar:
+        progress.listen(_RichProgress(bar))
+        try:
+            summary = replay_flow(
+                paths=[str(p) for p in paths],
+                database_url=settings.database_url,
+                discover=discover,
+                batch_size=batch_size,
+                console=settings.channels.console.enabled and not quiet,
+            )
+        finally:
+            progress.listen(None)
+    for problem in summary["problems"]:
+        err.print(f"[yellow]skipped[/] {problem}", highlight=False)
+    roles = ", ".join(f"{n} {role}" for role, n in sorted(summary["roles"].items())) or "none"
+    err.print(
+        f"Read {summary['read']} articles ({len(summary['problems'])} problems); "
+        f"{summary['new_articles']} new, {summary['processed']} matched ({roles}); "
+        f"{len(summary['alerts'])} new alerts, {summary['new_storylines']} new storylines.",
+        highlight=False,
+    )
+    if summary["failed"]:
+        err.print(f"[red]{len(summary['failed'])} alerts could not be delivered; they stay pending.[/]")
+
+
+def _database(ctx: typer.Context) -> Any:
+    from storage import open_database
+
+    return open_database(_state(ctx).settings.database_url)
+
+
+@storylines_app.command("add")
+def storylines_add(
+    ctx: typer.Context,
+    from_file: Annotated[Path | None, typer.Option("--from-file", help="A plain-text article, or a file holding one archive line.")] = None,
+    from_url: Annotated[str | None, typer.Option("--from-url", help="A web page to fetch and clean.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The storyline's title (default: the article's).")] = None,
+) -> None:
+    """Track a new storyline, seeded by one article."""
+    from sources.errors import SourceError
+    from sources.seed import record_from_file, record_from_url
+    from storage import repo
+    from storylines import add_storyline_from_article
+
+    if (from_file is None) == (from_url is None):
+        raise typer.BadParameter("give exactly one of --from-file or --from-url")
+    record = record_from_file(from_file) if from_file is not None else record_from_url(str(from_url))
+    database = _database(ctx)
+    with database.transaction() as session:
+        repo.store_articles(session, [record])
+        article = repo.article_by_reference(session, record.url)
+        if article is None:  # pragma: no cover - the insert above guarantees it
+            raise SourceError(f"could not store {record.url}")
+        storyline, created = add_storyline_from_article(session, article, title=title)
+        storyline_id, storyline_title = storyline.id, storyline.title
+    verb = "Tracking" if created else "Already tracking"
+    out.print(f"{verb} storyline {storyline_id}: {storyline_title}", highlight=False)
+
+
+@storylines_app.command("list")
+def storylines_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False
+) -> None:
+    """List storylines with their article counts."""
+    from sqlalchemy import select
+
+    from storage import repo
+    from storage.models import Storyline
+
+    database = _database(ctx)
+    with database.sessions() as session:
+        counts = repo.storyline_counts(session)
+        rows = [
+            {
+                "id": s.id,
+                "title": s.title,
+                "status": s.status,
+                "origin": s.origin,
+                "articles": sum(counts.get(s.id, {}).values()),
+                "roles": counts.get(s.id, {}),
+                "last_article_at": s.last_article_at.isoformat() if s.last_article_at else None,
+                "created_at": s.created_at.isoformat(),
+            }
+            for s in session.scalars(select(Storyline).order_by(Storyline.id))
+        ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("id", "title", "status", "articles", "follow-ups", "last article")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), row["title"], row["status"], str(row["articles"]),
+            str(row["roles"].get("follow-up", 0)), row["last_article_at"] or "",
+        )
+    out.print(table)
+
+
+@storylines_app.command("show")
+def storylines_show(ctx: typer.Context, storyline_id: Annotated[int, typer.Argument(help="Storyline id.")]) -> None:
+    """Print a storyline's timeline: each article with its role and score."""
+    from storage.models import Storyline
+    from storylines.service import storyline_roles
+
+    database = _database(ctx)
+    with database.sessions() as session:
+        rows = storyline_roles(session, storyline_id)
+        storyline = session.get(Storyline, storyline_id)
+        assert storyline is not None
+        out.print(f"[bold]Storyline {storyline.id}: {storyline.title}[/] ({storyline.status})", highlight=False)
+        table = Table("published", "role", "score", "article", "title")
+        for membership, article in rows:
+            table.add_row(
+                article.published_at.strftime("%Y-%m-%d %H:%M") if article.published_at else "",
+                membership.role, f"{membership.score:.2f}", article.reference, article.title,
+            )
+        out.print(table)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print all alerts as one JSON array.")] = False,
+    status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status (pending, delivered, failed).")] = None,
+) -> None:
+    """List alerts, oldest first."""
+    from alerts import alert_view
+    from alerts.console import render_alert
+    from storage import repo
+
+    database = _database(ctx)
+    with database.sessions() as session:
+        views = [alert_view(a, s, art) for a, s, art in repo.list_alerts(session, status=status)]
+    if as_json:
+        sys.stdout.write(json.dumps(views, indent=2, ensure_ascii=False) + "\n")
+        return
+    if not views:
+        out.print("No alerts yet.")
+    for view in views:
+        out.print(render_alert(view))
+
+
+@export_app.command("assignments")
+def export_assignments(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Each article and the storyline it belongs to (or null), as JSONL, for scoring."""
+    from storage import repo
+
+    database = _database(ctx)
+    with database.sessions() as session:
+        lines = [
+            json.dumps({"article": article.reference, "storyline": storyline_id})
+            for article, storyline_id in repo.primary_assignments(session)
+        ]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {len(lines)} assignments to {output}")
+
+
+def main() -> None:
+    """Entry point: expected failures print one line and exit 1; bugs keep their traceback."""
+    try:
+        app()
+    except StorywatchError as exc:
+        err.print(f"[red]Error:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None
