@@ -22,7 +22,8 @@ def render_alert(alert: dict[str, Any]) -> Panel:
     if alert.get("new_facts"):
         lines.append(Text("What is new:", style="bold"))
         lines.extend(Text(f"  • {fact}") for fact in alert["new_facts"])
-    why = ", ".join(alert.get("matched_entities", [])[:5] + alert.get("matched_terms", [])[:5])
+    matched = dict.fromkeys(alert.get("matched_entities", [])[:5] + alert.get("matched_terms", [])[:5])
+    why = ", ".join(matched)
     if why:
         lines.append(Text(f"Matched on: {why} (score {alert.get('score')})", style="dim"))
     return Panel(

@@ -230,3 +230,15 @@ def open_threads(session: Session, storyline_id: int) -> list[Thread]:
             select(Thread).where(Thread.storyline_id == storyline_id, Thread.status == "open").order_by(Thread.id)
         )
     )
+
+
+def article_roles(session: Session, storyline_id: int | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each article's role (and evidence) by reference: in one storyline, or its strongest one."""
+    statement = select(StorylineArticle, Article).join(Article, Article.id == StorylineArticle.article_id)
+    if storyline_id is not None:
+        statement = statement.where(StorylineArticle.storyline_id == storyline_id)
+    best: dict[str, tuple[float, str, dict[str, Any]]] = {}
+    for membership, article in session.execute(statement.order_by(StorylineArticle.id)):
+        if article.reference not in best or membership.score > best[article.reference][0]:
+            best[article.reference] = (membership.score, membership.role, membership.evidence)
+    return {ref: (role, evidence) for ref, (_, role, evidence) in best.items()}

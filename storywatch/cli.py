@@ -32,7 +32,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(export_app, name="export")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -131,7 +131,7 @@ def init(
     """Write a commented config file to edit (database, feeds, channels, schedules)."""
     target = path or resolve_config_path(_state(ctx).config)
     write_config_template(target, force=force)
-    out.print(f"Wrote {target}")
+    out.print(f"Wrote {target}", soft_wrap=True)
 
 
 @db_app.command("upgrade")
@@ -145,9 +145,9 @@ def db_upgrade(ctx: typer.Context) -> None:
     before, after = upgrade(engine)
     engine.dispose()
     if before == after:
-        out.print(f"{redact(url)} is up to date (schema {after}).")
+        out.print(f"{redact(url)} is up to date (schema {after}).", soft_wrap=True)
     else:
-        out.print(f"Migrated {redact(url)} from schema {before or 'none'} to {after}.")
+        out.print(f"Migrated {redact(url)} from schema {before or 'none'} to {after}.", soft_wrap=True)
 
 
 class _RichProgress:
@@ -235,7 +235,7 @@ def storylines_add(
         storyline, created = add_storyline_from_article(session, article, title=title)
         storyline_id, storyline_title = storyline.id, storyline.title
     verb = "Tracking" if created else "Already tracking"
-    out.print(f"{verb} storyline {storyline_id}: {storyline_title}", highlight=False)
+    out.print(f"{verb} storyline {storyline_id}: {storyline_title}", highlight=False, soft_wrap=True)
 
 
 @storylines_app.command("list")
@@ -347,5 +347,5 @@ def main() -> None:
     try:
         app()
     except StorywatchError as exc:
-        err.print(f"[red]Error:[/] {exc}", highlight=False)
+        err.print(f"[red]Error:[/] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None

@@ -1,0 +1,37 @@
+"""Small helpers shared by the pipeline tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alerts import alert_view
+from sources.seed import record_from_file
+from storage import Database, repo
+from storylines import add_storyline_from_article
+
+SEED_FILE = Path(__file__).resolve().parents[1] / "seeds" / "2025-04-18-rubio-paris.txt"
+
+
+def track_founding_storyline(db: Database) -> int:
+    """Add the founding storyline from its seed article, as `storywatch storylines add` does."""
+    record = record_from_file(SEED_FILE)
+    with db.transaction() as session:
+        repo.store_articles(session, [record])
+        article = repo.article_by_reference(session, record.url)
+        assert article is not None
+        storyline, _ = add_storyline_from_article(session, article)
+        return storyline.id
+
+
+def alert_views(db: Database) -> list[dict[str, Any]]:
+    with db.sessions() as session:
+        return [alert_view(a, s, art) for a, s, art in repo.list_alerts(session)]
+
+
+def alert_content(db: Database) -> list[tuple[Any, ...]]:
+    """What an alert says, without ids and timestamps: equal across runs when replay is deterministic."""
+    return [
+        (v["kind"], v["storyline_title"], v["article_id"], tuple(v["new_facts"]), tuple(v["resolves"]))
+        for v in alert_views(db)
+    ]

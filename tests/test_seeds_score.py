@@ -1,0 +1,50 @@
+"""The founding storyline scenario, scored against seeds/labels.json through the real replay flow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flows import replay_flow
+from storage import open_database, repo
+from storylines.scoring import score_seed_labels
+from tests.helpers import track_founding_storyline
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def test_seeds_every_follow_up_alerts_and_no_retelling_does(sqlite_url: str, seeds: Path) -> None:
+    db = open_database(sqlite_url)
+    storyline_id = track_founding_storyline(db)
+    replay_flow(paths=[str(seeds)], database_url=sqlite_url, console=False)
+    with db.sessions() as session:
+        roles = {ref: role for ref, (role, _) in repo.article_roles(session, storyline_id).items()}
+        alerted = {art.reference for _, _, art in repo.list_alerts(session) if art is not None}
+    db.dispose()
+    labels = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))
+    score = score_seed_labels(labels, alerted, roles)
+
+    assert score.missed == [], "every labelled follow-up should alert"
+    assert score.false_alerts == [], "no duplicate, background or distractor should alert"
+    assert score.follow_up_precision == 1.0 and score.follow_up_recall == 1.0
+    assert score.duplicates_suppressed == 1.0
+    # Every retelling is recognised as a duplicate of the article it retells.
+    for ref, label in labels["articles"].items():
+        if label["role"] == "duplicate":
+            assert roles.get(ref) == "duplicate", ref
+    assert score.role_accuracy >= 0.85
+
+
+def test_sqlite_and_postgresql_raise_the_same_alerts(tmp_path: Path, seeds: Path, database_url: str) -> None:
+    from tests.helpers import alert_content
+
+    results = []
+    for url in (f"sqlite:///{tmp_path / 'reference.db'}", database_url):
+        db = open_database(url)
+        track_founding_storyline(db)
+        replay_flow(paths=[str(seeds)], database_url=url, console=False)
+        results.append(alert_content(db))
+        db.dispose()
+    assert results[0] == results[1]
