@@ -77,6 +77,8 @@ def record_from_json(obj: Any, *, origin: str) -> ArticleRecord:
         raise ArchiveError("'url' must be a string")
     text, title, language = obj.get("text"), str(obj["title"]).strip(), obj.get("language")
     if not text and obj.get("html"):
+        if not isinstance(obj["html"], str):
+            raise ArchiveError("'html' must be a string")
         try:
             page = clean_html(obj["html"], url)
         except SourceError as exc:

@@ -19,12 +19,24 @@ def record_from_file(path: Path) -> ArticleRecord:
     """A plain-text article (title, date, body), or a file whose content is one archive line."""
     if not path.exists():
         raise ArchiveError(f"{path}: no such file")
-    raw = path.read_text(encoding="utf-8", errors="replace").strip()
+    if not path.is_file():
+        raise ArchiveError(f"{path}: not a file; give one article")
+    try:
+        raw = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot read: {exc}") from exc
     if raw.startswith("{"):
         try:
-            return record_from_json(json.loads(raw.splitlines()[0]), origin=str(path))
-        except json.JSONDecodeError as exc:
-            raise ArchiveError(f"{path}: not a valid archive line ({exc.msg})") from exc
+            obj = json.loads(raw.splitlines()[0])
+        except json.JSONDecodeError:
+            try:  # a pretty-printed object rather than one archive line
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ArchiveError(f"{path}: not a valid archive line ({exc.msg})") from exc
+        try:
+            return record_from_json(obj, origin=str(path))
+        except ArchiveError as exc:
+            raise ArchiveError(f"{path}: {exc}") from exc
     try:
         return read_text_article(path)
     except ArchiveError as exc:

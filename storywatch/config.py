@@ -115,8 +115,11 @@ def resolve_config_path(config_file: Path | None = None) -> Path:
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Read the TOML file (if it exists) and the environment into :class:`Settings`."""
     path = resolve_config_path(config_file)
-    if config_file is not None and not path.exists():
+    named = config_file is not None or bool(os.environ.get("STORYWATCH_CONFIG"))
+    if named and not path.exists():
         raise ConfigError(f"config file {path} does not exist; create one with `storywatch init`")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"config file {path} is not a file")
     toml_file = path if path.exists() else None
 
     class _FileSettings(Settings):
@@ -128,7 +131,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid setting {where!r} (from {path} or STORYWATCH_*): {first['msg']}") from exc
-    except ValueError as exc:  # a TOML syntax error
+    except (ValueError, OSError) as exc:  # a TOML syntax error, an unreadable file
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     settings.config_file = toml_file
     return settings
