@@ -11,6 +11,8 @@ import os
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+# storywatch reports what a run did itself; Prefect's per-task INFO lines are noise to users.
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.replay import replay_flow  # noqa: E402
 

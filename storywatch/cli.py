@@ -176,6 +176,7 @@ def replay(
     from flows import replay_flow
 
     settings = _state(ctx).settings
+    _say_if_prefect_starts_a_server()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
         transient=True, disable=not err.is_terminal,
@@ -196,12 +197,28 @@ def replay(
     roles = ", ".join(f"{n} {role}" for role, n in sorted(summary["roles"].items())) or "none"
     err.print(
         f"Read {summary['read']} articles ({len(summary['problems'])} problems); "
-        f"{summary['new_articles']} new, {summary['processed']} matched ({roles}); "
+        f"{summary['new_articles']} new, {summary['processed']} checked against storylines ({roles}); "
         f"{len(summary['alerts'])} new alerts, {summary['new_storylines']} new storylines.",
         highlight=False,
     )
+    if summary["processed"] and not summary["roles"] and not discover:
+        err.print(
+            "No storyline matched: track one with `storywatch storylines add`, or replay with --discover.",
+            style="yellow",
+        )
     if summary["failed"]:
         err.print(f"[red]{len(summary['failed'])} alerts could not be delivered; they stay pending.[/]")
+
+
+def _say_if_prefect_starts_a_server() -> None:
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        err.print(
+            "Starting Prefect's temporary local server (about 15 s); "
+            "set PREFECT_API_URL to use a running `prefect server start` instead.",
+            style="dim",
+        )
 
 
 def _database(ctx: typer.Context) -> Any:

@@ -90,7 +90,7 @@ def test_add_replay_and_read_results(database_url: str, monkeypatch: pytest.Monk
     assert {"article": "sw-2025-04-28-iberia-blackout", "storyline": None} in lines
 
     again = runner.invoke(app, ["--db", database_url, "replay", "seeds/"], catch_exceptions=False)
-    assert "0 new, 0 matched" in again.output and "0 new alerts" in again.output
+    assert "0 new, 0 checked" in again.output and "0 new alerts" in again.output
     assert json.loads(run("alerts", "list", "--json", db=database_url)) == alerts
 
 
