@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
@@ -28,7 +29,8 @@ def render_alert(alert: dict[str, Any]) -> Panel:
         lines.append(Text(f"Matched on: {why} (score {alert.get('score')})", style="dim"))
     return Panel(
         Group(*lines),
-        title=f"[bold]{alert['kind']}[/] · storyline {alert['storyline_id']}: {alert['storyline_title']}",
+        title=f"[bold]{escape(str(alert['kind']))}[/] · storyline {alert['storyline_id']}: "
+        f"{escape(str(alert['storyline_title']))}",
         title_align="left",
     )
 

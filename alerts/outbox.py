@@ -1,8 +1,10 @@
 """Deliver what the outbox holds. Alerts are written with their cause; delivery comes after and retries.
 
-An alert that a channel fails to take stays ``pending`` with its error recorded and is tried
-again on the next run, up to ``max_attempts``; then it is marked ``failed`` (still listed,
-never deleted). The database row itself is the database channel: nothing is ever lost.
+Each channel's delivery is recorded on the alert (``deliveries``: channel -> when), so a retry
+goes only to the channels that have not taken it. An alert some channel failed to take stays
+``pending`` with the error recorded and is tried again on the next run, up to ``max_attempts``;
+then it is marked ``failed`` (still listed, never deleted). The row itself is the database
+channel: an alert is stored before any delivery is tried, so nothing is ever lost.
 """
 
 from __future__ import annotations
@@ -33,11 +35,19 @@ def deliver_pending(session: Session, channels: Sequence[Channel], *, max_attemp
     for alert, storyline, article in repo.list_alerts(session, status="pending"):
         view = alert_view(alert, storyline, article)
         errors = []
+        deliveries = dict(alert.deliveries or {})
         for channel in channels:
+            if channel.name in deliveries:
+                continue
             try:
                 channel.send(view)
             except DeliveryError as exc:
                 errors.append(f"{channel.name}: {exc}")
+            except Exception as exc:  # a channel's bug must not hold up the rest of the outbox
+                errors.append(f"{channel.name}: unexpected {type(exc).__name__}: {exc}")
+            else:
+                deliveries[channel.name] = utcnow().isoformat()
+        alert.deliveries = deliveries
         alert.attempts += 1
         alert.updated_at = utcnow()
         if errors:

@@ -32,4 +32,5 @@ def alert_view(alert: Alert, storyline: Storyline, article: Article | None) -> d
         "created_at": alert.created_at.isoformat(),
         "delivered_at": alert.delivered_at.isoformat() if alert.delivered_at else None,
         "attempts": alert.attempts,
+        "deliveries": dict(alert.deliveries or {}),
     }

@@ -156,6 +156,7 @@ def add_alert(
             thread_id=thread_id,
             payload=payload,
             status="pending",
+            deliveries={},
             attempts=0,
             created_at=now,
             updated_at=now,

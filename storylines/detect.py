@@ -334,8 +334,8 @@ def assess(
                 novel.append((novelty, position, sentence.text))
     if len(novel) >= params.min_new_sentences:
         result.role = "follow-up"
-        strongest = sorted(novel, key=lambda item: (-item[0], item[1]))[:3]
-        result.new_facts = [text for _, _, text in sorted(strongest, key=lambda item: item[1])]
+        # News puts what matters first: the earliest new sentences say what changed.
+        result.new_facts = [text for _, _, text in sorted(novel, key=lambda item: item[1])[:3]]
     else:
         result.role = "duplicate"
     return result

@@ -80,7 +80,10 @@ def cluster_scores(gold: Mapping[str, Hashable], predicted: Mapping[str, Hashabl
     mutual = sum(c / n * math.log(c * n / (gold_sizes[g] * pred_sizes[q])) for (g, q), c in joint.items())
     h_gold = -sum(c / n * math.log(c / n) for c in gold_sizes.values())
     h_pred = -sum(c / n * math.log(c / n) for c in pred_sizes.values())
-    nmi = mutual / math.sqrt(h_gold * h_pred) if h_gold and h_pred else 1.0
+    if h_gold and h_pred:
+        nmi = mutual / math.sqrt(h_gold * h_pred)
+    else:  # one side is a single cluster: only a perfect match (both single) is informative
+        nmi = 1.0 if h_gold == h_pred == 0 else 0.0
     return {
         "pairwise_precision": p,
         "pairwise_recall": r,

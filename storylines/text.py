@@ -74,7 +74,16 @@ _PHRASES = [
 
 _NOT_ENTITIES = STOPWORDS | {"mr", "mrs", "ms", "dr", "president", "minister", "secretary", "prime"}
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n(?=[A-Z])")
+# A sentence ends after . ! ? or … (closing quotes and brackets stay with it) before a capital or
+# digit, and at paragraph breaks.
+_SENTENCE_END = re.compile(
+    r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n(?=[A-Z])"
+)
+# Abbreviations whose full stop ends no sentence: "U.S. Secretary of State", "Dr. Okafor".
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Z]\.){2,}|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|No|Nos|Vol|"
+    r"vs|Inc|Corp|Co|Ltd|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|approx|etc)\.)$"
+)
 _TOKEN = re.compile(r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F'’\-]*|\d[\d,.:]*\d|\d")
 _CAP_RUN = re.compile(
     r"(?:U\.S\.|U\.K\.|E\.U\.|[A-Z\u00C0-\u00DE][\w\u00C0-\u024F'’\-]*)"
@@ -84,8 +93,15 @@ _CAP_RUN = re.compile(
 
 def sentences(text: str) -> list[str]:
     """Split text into sentences (and paragraphs), dropping fragments too short to carry a fact."""
-    parts = (p.strip() for p in _SENTENCE_END.split(text))
-    return [p for p in parts if p and len(p) > 2]
+    merged: list[str] = []
+    for part in (p.strip() for p in _SENTENCE_END.split(text)):
+        if not part:
+            continue
+        if merged and _ABBREVIATION.search(merged[-1]):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return [p for p in merged if len(p) > 2]
 
 
 def stem(word: str) -> str:

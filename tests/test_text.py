@@ -1,0 +1,254 @@
+"""storylines.text: sentences, content terms, named entities with aliases folded, and article features.
+
+Every text here is invented for these tests.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from storylines.text import ALIASES, SentenceFeatures, TextFeatures, entities, features, sentences, terms
+
+# --- sentences ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "The ferry left at dawn. It reached the island by noon.",
+            ["The ferry left at dawn.", "It reached the island by noon."],
+            id="full-stops",
+        ),
+        pytest.param(
+            "Will the mayor resign? She refused to say! Her aides were silent.",
+            ["Will the mayor resign?", "She refused to say!", "Her aides were silent."],
+            id="question-and-exclamation",
+        ),
+        pytest.param(
+            "The council met late\n\nno decision was taken",
+            ["The council met late", "no decision was taken"],
+            id="blank-line-paragraphs",
+        ),
+        pytest.param(
+            "Flood warning for the valley\nResidents were told to move upstairs.",
+            ["Flood warning for the valley", "Residents were told to move upstairs."],
+            id="line-break-before-capital",
+        ),
+        pytest.param(
+            '"We will not move," the captain said. Crews stayed aboard.',
+            ['"We will not move," the captain said.', "Crews stayed aboard."],
+            id="quote-inside-sentence",
+        ),
+        pytest.param(
+            'The guild said: "We are ready." Talks begin soon.',
+            ['The guild said: "We are ready."', "Talks begin soon."],
+            id="closing-quote-after-stop",
+        ),
+        pytest.param(
+            "Turnout reached 61.5 per cent. Results come at 10.30 tonight.",
+            ["Turnout reached 61.5 per cent.", "Results come at 10.30 tonight."],
+            id="decimals-not-split",
+        ),
+        pytest.param(
+            "Prices rose. 40 shops closed. Ok.",
+            ["Prices rose.", "40 shops closed.", "Ok."],
+            id="sentence-may-start-with-digit",
+        ),
+        pytest.param(
+            "Officials from the U.S. Navy said the frigate left port.",
+            ["Officials from the U.S. Navy said the frigate left port."],
+            id="abbreviation-before-capital",
+        ),
+    ],
+)
+def test_sentences_split_on_sentence_ends_and_paragraphs(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Rain fell.\n\nOk\n\nThe road flooded.", ["Rain fell.", "The road flooded."], id="two-letter-fragment"),
+        pytest.param("   \n\n  ", [], id="whitespace-only"),
+        pytest.param("", [], id="empty"),
+    ],
+)
+def test_sentences_drop_fragments_too_short_to_carry_a_fact(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_sentences_are_stripped_of_surrounding_whitespace() -> None:
+    parts = sentences("  The strike began.   \n\n   Ships waited offshore.  ")
+    assert parts == ["The strike began.", "Ships waited offshore."]
+
+
+# --- terms ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("The talks", ["talk"], id="plural-s"),
+        pytest.param("Rival cities", ["rival", "city"], id="plural-ies"),
+        pytest.param("The union's demands", ["union", "demand"], id="possessive"),
+        pytest.param("The glass status analysis", ["glass", "status", "analysis"], id="ss-us-is-kept"),
+        pytest.param("Some 1,000 dockers", ["1000", "docker"], id="thousands-separator"),
+        pytest.param("A bill of 3,250,000 crowns", ["bill", "3250000", "crown"], id="several-separators"),
+        pytest.param("Turnout was 61.5 in 2031", ["turnout", "61.5", "2031"], id="decimal-and-year"),
+        pytest.param("It is up to us to do it", [], id="only-stop-words"),
+        pytest.param("He said on Monday that the news was reported", [], id="news-stop-words"),
+        pytest.param("An ox or an elk", ["elk"], id="short-words-dropped"),
+    ],
+)
+def test_terms(text: str, expected: list[str]) -> None:
+    assert terms(text) == expected
+
+
+def test_terms_fold_plurals_so_singular_and_plural_match() -> None:
+    assert set(terms("Negotiators resumed talks")) >= set(terms("a negotiator and a talk")) == {"negotiator", "talk"}
+
+
+def test_terms_are_lower_case() -> None:
+    assert terms("HARBOUR Strike Vote") == ["harbour", "strike", "vote"]
+
+
+# --- entities ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        pytest.param("Officials said the Kremlin was studying the plan.", "russia", id="the-kremlin"),
+        pytest.param("Officials said Moscow was studying the plan.", "russia", id="moscow"),
+        pytest.param("Officials said Russian diplomats were studying the plan.", "russia", id="russian"),
+        pytest.param("Officials said the United States backed the plan.", "united-states", id="united-states"),
+        pytest.param("Officials said the U.S. delegation backed the plan.", "united-states", id="u.s."),
+        pytest.param("Officials said the US delegation backed the plan.", "united-states", id="us"),
+        pytest.param("Officials said Washington backed the plan.", "united-states", id="washington"),
+        pytest.param("Officials said Kyiv rejected the plan.", "ukraine", id="kyiv"),
+        pytest.param("Officials said the European Union would pay.", "europe", id="european-union"),
+    ],
+)
+def test_entity_aliases_fold_to_one_key(text: str, key: str) -> None:
+    assert entities(text) == [key]
+
+
+def test_every_alias_spelling_of_an_actor_gives_the_same_key() -> None:
+    text = "The Kremlin replied. Later, Moscow wrote again. A Russian envoy came. The United States, the U.S. and Washington agreed."
+    found = Counter(entities(text))
+    assert found == Counter({"russia": 3, "united-states": 3})
+
+
+def test_alias_keys_count_even_at_a_sentence_start() -> None:
+    # Sentence-initial words are doubtful, but a known actor's alias is never an ordinary word.
+    assert entities("Moscow said nothing. Washington waited.") == ["russia", "united-states"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Despite the rain, the crowd stayed.", id="despite"),
+        pytest.param("However the vote went, the result stands.", id="however"),
+        pytest.param("Yesterday the port was calm.", id="yesterday"),
+        pytest.param("Striking dockers blocked the gate.", id="participle"),
+    ],
+)
+def test_sentence_initial_ordinary_word_is_not_an_entity(text: str) -> None:
+    assert entities(text) == []
+
+
+def test_sentence_initial_ordinary_word_beside_a_real_name() -> None:
+    assert entities("Despite the rain, crowds gathered in Verlund.") == ["verlund"]
+
+
+def test_name_capitalised_mid_text_also_counts_at_a_sentence_start() -> None:
+    text = "Okafor led the talks for the union. Weeks later the members again backed Okafor."
+    assert Counter(entities(text)) == Counter({"okafor": 2})
+
+
+def test_name_only_at_a_sentence_start_is_not_counted() -> None:
+    # Nothing tells an unknown sentence-initial word from an ordinary one.
+    assert entities("Okafor led the talks for the union.") == []
+
+
+def test_multi_word_name_yields_one_key_per_word() -> None:
+    assert entities("The union elected Ines Okonkwo as leader.") == ["ines", "okonkwo"]
+
+
+def test_titles_and_honorifics_are_not_entities() -> None:
+    found = entities("The talks were led by Prime Minister Vale and Dr Okafor.")
+    assert "vale" in found and "okafor" in found
+    assert not {"prime", "minister", "dr"} & set(found)
+
+
+def test_possessive_is_folded_into_the_name() -> None:
+    assert entities("The offer was Tessaly's last word, aides of Okafor's said.") == ["tessaly", "okafor"]
+
+
+def test_title_case_heading_inside_a_body_creates_no_entities_for_ordinary_words() -> None:
+    text = (
+        "The port reopened on Monday after a week of stoppages.\n\n"
+        "What Happens Next For The Dockers\n\n"
+        "Union leaders met in Verlund to plan the vote."
+    )
+    assert entities(text) == ["verlund"]
+
+
+def test_heading_words_count_when_the_body_uses_them_as_names() -> None:
+    text = "Talks Stall Again At Verlund\n\nThe guild in Verlund said the vote was close."
+    assert Counter(entities(text)) == Counter({"verlund": 2})
+
+
+def test_every_alias_target_is_lower_case_key() -> None:
+    # The entity keys compared across articles are lower case; aliases must point at such keys.
+    assert all(v == v.lower() and " " not in v for v in ALIASES.values())
+
+
+# --- features ------------------------------------------------------------------------------------
+
+TITLE = "Dock strike in Verlund enters third day"
+BODY = (
+    "Dockers in Verlund stayed away from the cranes on Thursday. "
+    "The union said 1,200 members had joined the walkout.\n\n"
+    "Talks with the operator are due to resume on Monday."
+)
+
+
+def test_features_include_the_title_as_the_first_sentence() -> None:
+    found = features(TITLE, BODY)
+    assert isinstance(found, TextFeatures)
+    assert [s.text for s in found.sentences] == [TITLE, *sentences(BODY)]
+    first = found.sentences[0]
+    assert isinstance(first, SentenceFeatures)
+    assert first.terms == frozenset(terms(TITLE))
+
+
+def test_features_without_a_title_are_the_body_sentences() -> None:
+    assert [s.text for s in features("", BODY).sentences] == sentences(BODY)
+
+
+def test_features_count_title_and_body_terms_together() -> None:
+    found = features(TITLE, BODY)
+    assert found.terms == Counter(terms(TITLE)) + Counter(terms(BODY))
+    assert found.terms["strike"] == 1 and found.terms["1200"] == 1 and found.terms["docker"] == 1 and found.terms["dock"] == 1
+
+
+def test_features_count_entities_of_title_and_body() -> None:
+    found = features(TITLE, BODY)
+    # "Verlund" mid-title and mid-body; the sentence-initial "Dockers"/"Talks" are not names.
+    assert found.entities == Counter({"verlund": 2})
+    assert found.sentences[1].entities == frozenset({"verlund"})
+
+
+def test_feature_keys_prefix_entities() -> None:
+    found = features(TITLE, BODY)
+    keys = found.keys()
+    assert "e:verlund" in keys and "verlund" in keys and "strike" in keys
+    assert keys == set(found.terms) | {"e:" + e for e in found.entities}
+
+
+def test_features_are_deterministic() -> None:
+    assert features(TITLE, BODY) == features(TITLE, BODY)
