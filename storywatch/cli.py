@@ -288,7 +288,7 @@ def storylines_list(
     for row in rows:
         table.add_row(
             str(row["id"]), row["title"], row["status"], str(row["articles"]),
-            str(row["roles"].get("follow-up", 0)), row["last_article_at"] or "",
+            str(row["roles"].get("follow-up", 0)), (row["last_article_at"] or "")[:10],
         )
     out.print(table)
 
