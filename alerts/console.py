@@ -15,13 +15,14 @@ from storywatch.config import Settings
 
 def render_alert(alert: dict[str, Any]) -> Panel:
     """A panel that says which storyline, what is new, what it resolves and why it matched."""
-    lines: list[Any] = [Text(alert["title"] or alert["article_id"], style="bold")]
-    meta = " · ".join(str(x) for x in (alert.get("source"), alert.get("published"), alert["article_url"]) if x)
-    lines.append(Text(meta, style="dim"))
+    lines: list[Any] = [Text(alert["title"] or alert["article_id"] or "", style="bold")]
+    meta = " · ".join(str(x) for x in (alert.get("source"), alert.get("published"), alert.get("article_url")) if x)
+    if meta:
+        lines.append(Text(meta, style="dim"))
     for thread in alert.get("resolves", []):
         lines.append(Text(f"Resolves: {thread}", style="green"))
     if alert.get("new_facts"):
-        lines.append(Text("What is new:", style="bold"))
+        lines.append(Text("What is new:" if alert["kind"] == "follow-up" else "Waiting for:", style="bold"))
         lines.extend(Text(f"  • {fact}") for fact in alert["new_facts"])
     matched = dict.fromkeys(alert.get("matched_entities", [])[:5] + alert.get("matched_terms", [])[:5])
     why = ", ".join(matched)

@@ -21,7 +21,7 @@ from flows import steps  # noqa: E402
 from sources import read_archives  # noqa: E402
 from storage import repo  # noqa: E402
 from storylines import Params  # noqa: E402
-from storylines.scoring import score_seed_labels  # noqa: E402
+from storylines.scoring import score_seed_labels, score_threads  # noqa: E402
 from tests.helpers import track_founding_storyline  # noqa: E402
 
 
@@ -35,6 +35,7 @@ def run(seeds: Path, params: Params, per_article: bool) -> dict:
         with db.sessions() as session:
             roles = repo.article_roles(session, storyline_id)
             alerted = {art.reference for _, _, art in repo.list_alerts(session) if art is not None}
+            threads = repo.thread_outcomes(session)
         steps.forget_databases()
     labels = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))
     score = score_seed_labels(labels, alerted, {ref: role for ref, (role, _) in roles.items()})
@@ -46,7 +47,12 @@ def run(seeds: Path, params: Params, per_article: bool) -> dict:
                 f"{ref[:46]:46} gold {label['role']:10} got {role:10} "
                 f"score {evidence.get('score', 0):.3f} dup {evidence.get('duplicate_similarity', 0):.2f}{flag}"
             )
-    return score.as_dict()
+        for thread in threads:
+            print(
+                f"thread {thread['kind']:9} {thread['due_start']}..{thread['due_end']} {thread['status']:8} "
+                f"opened by {thread['opened_by']}, resolved by {thread['resolved_by']}"
+            )
+    return {**score.as_dict(), **score_threads(labels, threads).as_dict()}
 
 
 def main() -> None:

@@ -145,12 +145,15 @@ class Thread(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16), default="event")  # meeting | answer | ultimatum | event
     description: Mapped[str] = mapped_column(Text)
     actors: Mapped[list[Any]] = mapped_column(default=list)
+    signature: Mapped[list[Any]] = mapped_column(default=list)  # feature keys that say what it is about
     due_start: Mapped[datetime | None]
     due_end: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved | overdue
     outcome: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(Text)  # the sentence that reported the outcome
     opened_by_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     resolved_by_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None]

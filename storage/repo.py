@@ -225,12 +225,22 @@ def mark_processed(session: Session, articles: Iterable[Article], when: datetime
         article.processed_at = stamp
 
 
-def open_threads(session: Session, storyline_id: int) -> list[Thread]:
+def unsettled_threads(session: Session, storyline_ids: Sequence[int]) -> list[Thread]:
+    """Open and overdue threads of the given storylines: the ones a new article may still settle."""
+    if not storyline_ids:
+        return []
     return list(
         session.scalars(
-            select(Thread).where(Thread.storyline_id == storyline_id, Thread.status == "open").order_by(Thread.id)
+            select(Thread)
+            .where(Thread.storyline_id.in_(storyline_ids), Thread.status.in_(("open", "overdue")))
+            .order_by(Thread.id)
         )
     )
+
+
+def storyline_threads(session: Session, storyline_id: int) -> list[Thread]:
+    """All threads of a storyline, oldest first."""
+    return list(session.scalars(select(Thread).where(Thread.storyline_id == storyline_id).order_by(Thread.id)))
 
 
 def article_roles(session: Session, storyline_id: int | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -243,3 +253,25 @@ def article_roles(session: Session, storyline_id: int | None = None) -> dict[str
         if article.reference not in best or membership.score > best[article.reference][0]:
             best[article.reference] = (membership.score, membership.role, membership.evidence)
     return {ref: (role, evidence) for ref, (_, role, evidence) in best.items()}
+
+
+def thread_outcomes(session: Session) -> list[dict[str, Any]]:
+    """Every thread with the articles that opened and resolved it, and whether it alerted as overdue."""
+    overdue = set(session.scalars(select(Alert.thread_id).where(Alert.kind == "overdue")))
+    references = {a.id: a.reference for a in session.scalars(select(Article))}
+    return [
+        {
+            "id": t.id,
+            "storyline_id": t.storyline_id,
+            "kind": t.kind,
+            "description": t.description,
+            "opened_by": references.get(t.opened_by_article_id or -1),
+            "due_start": t.due_start.date().isoformat() if t.due_start else None,
+            "due_end": t.due_end.date().isoformat() if t.due_end else None,
+            "status": t.status,
+            "outcome": t.outcome,
+            "resolved_by": references.get(t.resolved_by_article_id or -1),
+            "overdue_alert": t.id in overdue,
+        }
+        for t in session.scalars(select(Thread).order_by(Thread.id))
+    ]

@@ -240,6 +240,7 @@ class Assessment:
     duplicate_similarity: float
     matched_terms: list[str]
     matched_entities: list[str]
+    novel_sentences: list[str] = field(default_factory=list)  # every new sentence, in order
 
     def evidence(self) -> dict[str, Any]:
         return {
@@ -335,7 +336,8 @@ def assess(
     if len(novel) >= params.min_new_sentences:
         result.role = "follow-up"
         # News puts what matters first: the earliest new sentences say what changed.
-        result.new_facts = [text for _, _, text in sorted(novel, key=lambda item: item[1])[:3]]
+        result.novel_sentences = [text for _, _, text in sorted(novel, key=lambda item: item[1])]
+        result.new_facts = result.novel_sentences[:3]
     else:
         result.role = "duplicate"
     return result

@@ -95,3 +95,55 @@ def cluster_scores(gold: Mapping[str, Hashable], predicted: Mapping[str, Hashabl
         "predicted_clusters": len(pred_sizes),
         "gold_clusters": len(gold_sizes),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadScore:
+    """How the threads a storyline found compare with the labelled ones."""
+
+    found: list[str]  # labelled threads opened by the right article with the right window
+    resolved_right: list[str]  # ... and resolved by the labelled article
+    overdue_right: list[str]  # ... and alerted as overdue exactly when labelled so
+    extra_threads: int  # threads found that no label describes
+    problems: list[str]
+
+    @property
+    def all_right(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "threads_found": len(self.found),
+            "resolved_by_right_article": len(self.resolved_right),
+            "overdue_alerts_right": len(self.overdue_right),
+            "extra_threads": self.extra_threads,
+            "problems": self.problems,
+        }
+
+
+def score_threads(labels: Mapping[str, Any], threads: list[Mapping[str, Any]]) -> ThreadScore:
+    """Compare found threads (dicts: opened_by, due_start, due_end as ISO dates, resolved_by, overdue_alert)."""
+    found, resolved_right, overdue_right, problems = [], [], [], []
+    matched: set[int] = set()
+    for label in labels.get("threads", []):
+        key = label["key"]
+        candidates = [
+            i
+            for i, t in enumerate(threads)
+            if t["opened_by"] == label["opened_by"] and [t["due_start"], t["due_end"]] == label["due"]
+        ]
+        if not candidates:
+            problems.append(f"{key}: not found (opened by {label['opened_by']}, due {label['due']})")
+            continue
+        thread = threads[candidates[0]]
+        matched.add(candidates[0])
+        found.append(key)
+        if thread["resolved_by"] == label.get("resolved_by"):
+            resolved_right.append(key)
+        else:
+            problems.append(f"{key}: resolved by {thread['resolved_by']}, expected {label.get('resolved_by')}")
+        if bool(thread["overdue_alert"]) == bool(label.get("overdue")):
+            overdue_right.append(key)
+        else:
+            problems.append(f"{key}: overdue alert {'raised' if thread['overdue_alert'] else 'missing'}")
+    return ThreadScore(found, resolved_right, overdue_right, len(threads) - len(matched), problems)

@@ -1,7 +1,8 @@
-"""Run the detector over stored articles and write what it decides: memberships, alerts, profiles.
+"""Run the detector over stored articles and write what it decides: memberships, threads, alerts.
 
-Everything for one batch happens in the caller's transaction, so an article's memberships,
-its alerts and its ``processed_at`` stamp are committed together or not at all.
+Everything for one pass happens in the caller's transaction, so an article's memberships,
+the threads it opens or resolves, its alerts and its ``processed_at`` stamp are committed
+together or not at all. Time always comes from the articles, so replay is repeatable.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import repo
-from storage.models import Article, Storyline, StorylineArticle, utcnow
-from storylines.detect import Member, Params, Stats, StorylineState, assess, vectorize
+from storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
+from storylines.detect import ArticleVector, Assessment, Member, Params, Stats, StorylineState, assess, vectorize
 from storylines.errors import StorylineError
 from storylines.text import TextFeatures, features
+from storylines.threads import OpenThread, ThreadDraft, find_resolution, find_threads, is_same_thread
 
 
 @dataclass(slots=True)
@@ -29,13 +31,16 @@ class DetectionResult:
     roles: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     alert_ids: list[int] = field(default_factory=list)
     new_storylines: list[int] = field(default_factory=list)
+    threads_opened: int = 0
+    threads_resolved: int = 0
+    threads_overdue: int = 0
 
 
 def _when(article: Article) -> datetime:
     return article.published_at or article.fetched_at
 
 
-def _member(article: Article, vector: Any) -> Member:
+def _member(article: Article, vector: ArticleVector) -> Member:
     return Member(
         article_id=article.id,
         reference=article.reference,
@@ -47,8 +52,22 @@ def _member(article: Article, vector: Any) -> Member:
     )
 
 
+def _open_thread(row: Thread) -> OpenThread:
+    return OpenThread(
+        id=row.id,
+        storyline_id=row.storyline_id,
+        kind=row.kind,
+        description=row.description,
+        signature=list(row.signature or []),
+        due_start=row.due_start,
+        due_end=row.due_end,
+        status=row.status,
+        actors=list(row.actors or []),
+    )
+
+
 class _Batch:
-    """The in-memory side of one pass: storyline states, the candidate index and frequencies."""
+    """The in-memory side of one pass: storyline states, threads, the candidate index, frequencies."""
 
     def __init__(self, session: Session, articles: list[Article], params: Params) -> None:
         self.session, self.params = session, params
@@ -59,6 +78,9 @@ class _Batch:
         self.index: dict[str, set[int]] = defaultdict(set)
         for state in self.states.values():
             self.reindex(state)
+        self.threads: dict[int, Thread] = {
+            t.id: t for t in repo.unsettled_threads(session, list(self.rows))
+        }
         self.features = {a.id: features(a.title, a.text) for a in articles}
         keys = set().union(*(f.keys() for f in self.features.values())) if self.features else set()
         counts = repo.term_frequencies(session, keys | {repo.DOC_COUNT_KEY})
@@ -84,20 +106,89 @@ class _Batch:
             found |= self.index.get(key, set())
         return [self.states[i] for i in sorted(found)]
 
-    def start_storyline(self, article: Article, feats: TextFeatures, origin: str) -> StorylineState:
+    def alerting(self, storyline_id: int) -> bool:
+        """Muted storylines keep gathering articles but raise no alerts."""
+        return self.rows[storyline_id].status == "active"
+
+    def start_storyline(self, article: Article, feats: TextFeatures, origin: str, result: DetectionResult) -> StorylineState:
         vector = vectorize(feats, self.stats)
         row = Storyline(title=article.title or article.reference, origin=origin, seed_article_id=article.id)
         self.session.add(row)
         self.session.flush()
         state = StorylineState(id=row.id, title=row.title)
-        state.absorb(features=feats, vector=vector, member=_member(article, vector), when=_when(article), params=self.params)
+        when = _when(article)
+        state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=self.params)
         self.rows[row.id], self.states[row.id] = row, state
         self.changed.add(row.id)
         self.reindex(state)
         repo.add_membership(
             self.session, storyline_id=row.id, article_id=article.id, role="seed", score=1.0, evidence={}
         )
+        self.open_threads(row.id, article, find_threads(list(feats.sentences), when), result)
         return state
+
+    def open_threads(self, storyline_id: int, article: Article, drafts: list[ThreadDraft], result: DetectionResult) -> None:
+        """Store new threads, skipping restatements of ones the storyline already holds."""
+        held = [_open_thread(t) for t in self.threads.values() if t.storyline_id == storyline_id]
+        for number, draft in enumerate(drafts):
+            if any(is_same_thread(draft, thread, self.stats) for thread in held):
+                continue
+            row = Thread(
+                storyline_id=storyline_id,
+                key=f"{draft.kind}:{article.id}:{number}",
+                kind=draft.kind,
+                description=draft.description,
+                actors=draft.actors,
+                signature=draft.signature,
+                due_start=draft.due_start,
+                due_end=draft.due_end,
+                status="open",
+                opened_by_article_id=article.id,
+                created_at=utcnow(),
+            )
+            self.session.add(row)
+            self.session.flush()
+            self.threads[row.id] = row
+            held.append(_open_thread(row))
+            result.threads_opened += 1
+
+    def resolve_threads(self, storyline_id: int, article: Article, feats: TextFeatures) -> list[dict[str, Any]]:
+        """Threads of the storyline this follow-up settles; each is marked resolved by it."""
+        settled = []
+        for row in sorted(self.threads.values(), key=lambda t: t.id):
+            if row.storyline_id != storyline_id or row.status == "resolved" or row.opened_by_article_id == article.id:
+                continue
+            resolution = find_resolution(list(feats.sentences), _open_thread(row), self.stats)
+            if resolution is None:
+                continue
+            row.status, row.outcome, row.resolution = "resolved", resolution.outcome, resolution.sentence
+            row.resolved_by_article_id, row.resolved_at = article.id, _when(article)
+            settled.append(
+                {"id": row.id, "description": row.description, "outcome": resolution.outcome,
+                 "sentence": resolution.sentence, "was_overdue": row.due_end is not None and _when(article) > row.due_end}
+            )
+        return settled
+
+    def raise_overdue(self, now: datetime, result: DetectionResult) -> None:
+        """Open threads whose window has passed by ``now`` (the articles' clock) become overdue alerts."""
+        for row in sorted(self.threads.values(), key=lambda t: t.id):
+            if row.status != "open" or row.due_end is None or row.due_end >= now:
+                continue
+            row.status = "overdue"
+            result.threads_overdue += 1
+            if not self.alerting(row.storyline_id):
+                continue
+            alert_id = repo.add_alert(
+                self.session,
+                key=f"thread:{row.id}:overdue",
+                kind="overdue",
+                storyline_id=row.storyline_id,
+                article_id=None,
+                thread_id=row.id,
+                payload=overdue_payload(row, self.states[row.storyline_id], now),
+            )
+            if alert_id is not None:
+                result.alert_ids.append(alert_id)
 
     def save(self) -> None:
         for storyline_id in sorted(self.changed):
@@ -108,16 +199,22 @@ class _Batch:
         repo.add_term_frequencies(self.session, self.increments)
 
 
-def alert_payload(article: Article, state: StorylineState, role: str, evidence: dict[str, Any]) -> dict[str, Any]:
-    """Everything an alert says, frozen when it is raised so later changes never rewrite it."""
-    earlier = [
+def _earlier(state: StorylineState, article_id: int | None) -> list[dict[str, Any]]:
+    return [
         {"id": m.reference, "title": m.title, "url": m.url, "published": m.published}
-        for m in state.members[-4:]
-        if m.article_id != article.id
+        for m in state.members
+        if m.article_id != article_id
     ][-3:]
+
+
+def alert_payload(
+    article: Article, state: StorylineState, decision: Assessment, resolved: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Everything a follow-up alert says, frozen when it is raised so later changes never rewrite it."""
+    evidence = decision.evidence()
     return {
         "storyline_title": state.title,
-        "role": role,
+        "role": decision.role,
         "article": {
             "id": article.reference,
             "url": article.canonical_url,
@@ -125,12 +222,33 @@ def alert_payload(article: Article, state: StorylineState, role: str, evidence: 
             "published": article.published_at.isoformat() if article.published_at else None,
             "source": article.source,
         },
-        "new_facts": evidence.get("new_facts", []),
+        "new_facts": decision.new_facts,
+        "resolves": [f"{r['description']} ({r['outcome']})" for r in resolved],
+        "resolved_threads": resolved,
+        "score": evidence["score"],
+        "matched_entities": decision.matched_entities,
+        "matched_terms": decision.matched_terms,
+        "earlier_articles": _earlier(state, article.id),
+    }
+
+
+def overdue_payload(thread: Thread, state: StorylineState, now: datetime) -> dict[str, Any]:
+    due = f"{thread.due_start:%d %b}–{thread.due_end:%d %b %Y}" if thread.due_start and thread.due_end else "its date"
+    return {
+        "storyline_title": state.title,
+        "role": None,
+        "title": f"Overdue: no report yet on a thread due {due}",
+        "thread": {
+            "id": thread.id,
+            "kind": thread.kind,
+            "description": thread.description,
+            "due_start": thread.due_start.isoformat() if thread.due_start else None,
+            "due_end": thread.due_end.isoformat() if thread.due_end else None,
+        },
+        "as_of": now.isoformat(),
+        "new_facts": [f"Expected {due}: {thread.description}"],
         "resolves": [],
-        "score": evidence.get("score"),
-        "matched_entities": evidence.get("matched_entities", []),
-        "matched_terms": evidence.get("matched_terms", []),
-        "earlier_articles": earlier,
+        "earlier_articles": _earlier(state, None),
     }
 
 
@@ -145,10 +263,11 @@ def process_pending(
         return result
     batch = _Batch(session, articles, params)
     for article in articles:
+        when = _when(article)
+        batch.raise_overdue(when, result)
         feats = batch.features[article.id]
         batch.count(feats)
         vector = vectorize(feats, batch.stats)
-        when = _when(article)
         assessments = [
             assess(feats, vector, state, batch.stats, when, params)
             for state in batch.candidates(vector.top_keys(params.query_features))
@@ -158,41 +277,53 @@ def process_pending(
             backgrounds = [a for a in assessments if a.role == "background"]
             members = sorted(backgrounds, key=lambda a: (-a.score, a.storyline_id))[:1]
         for decision in members:
-            state = batch.states[decision.storyline_id]
-            evidence = decision.evidence()
-            repo.add_membership(
-                session,
-                storyline_id=state.id,
-                article_id=article.id,
-                role=decision.role,
-                score=decision.score,
-                evidence=evidence,
-            )
-            result.roles[decision.role] += 1
-            if decision.role == "background":
-                continue
-            if decision.role == "follow-up":
-                alert_id = repo.add_alert(
-                    session,
-                    key=f"storyline:{state.id}:article:{article.id}:follow-up",
-                    kind="follow-up",
-                    storyline_id=state.id,
-                    article_id=article.id,
-                    payload=alert_payload(article, state, decision.role, evidence),
-                )
-                if alert_id is not None:
-                    result.alert_ids.append(alert_id)
-            state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=params)
-            batch.changed.add(state.id)
-            batch.reindex(state)
+            _record(batch, article, feats, vector, decision, result)
         if discover and not any(a.role in ("follow-up", "duplicate") for a in members):
-            state = batch.start_storyline(article, feats, origin="discovered")
+            state = batch.start_storyline(article, feats, "discovered", result)
             result.new_storylines.append(state.id)
             result.roles["seed"] += 1
         article.processed_at = utcnow()
         result.processed += 1
     batch.save()
     return result
+
+
+def _record(
+    batch: _Batch, article: Article, feats: TextFeatures, vector: ArticleVector, decision: Assessment,
+    result: DetectionResult,
+) -> None:
+    """Write one decision: the membership, and for a follow-up its threads and its alert."""
+    state, when = batch.states[decision.storyline_id], _when(article)
+    repo.add_membership(
+        batch.session,
+        storyline_id=state.id,
+        article_id=article.id,
+        role=decision.role,
+        score=decision.score,
+        evidence=decision.evidence(),
+    )
+    result.roles[decision.role] += 1
+    if decision.role == "background":
+        return
+    if decision.role == "follow-up":
+        resolved = batch.resolve_threads(state.id, article, feats)
+        result.threads_resolved += len(resolved)
+        novel = set(decision.novel_sentences)
+        batch.open_threads(state.id, article, find_threads([s for s in feats.sentences if s.text in novel], when), result)
+        if batch.alerting(state.id):
+            alert_id = repo.add_alert(
+                batch.session,
+                key=f"storyline:{state.id}:article:{article.id}:follow-up",
+                kind="follow-up",
+                storyline_id=state.id,
+                article_id=article.id,
+                payload=alert_payload(article, state, decision, resolved),
+            )
+            if alert_id is not None:
+                result.alert_ids.append(alert_id)
+    state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=batch.params)
+    batch.changed.add(state.id)
+    batch.reindex(state)
 
 
 def add_storyline_from_article(session: Session, article: Article, *, title: str | None = None) -> tuple[Storyline, bool]:
@@ -210,7 +341,7 @@ def add_storyline_from_article(session: Session, article: Article, *, title: str
     if article.processed_at is None:
         batch.count(feats)
         article.processed_at = utcnow()
-    state = batch.start_storyline(article, feats, origin="seed")
+    state = batch.start_storyline(article, feats, "seed", DetectionResult())
     row = batch.rows[state.id]
     if title:
         row.title = state.title = title

@@ -294,8 +294,13 @@ def storylines_list(
 
 
 @storylines_app.command("show")
-def storylines_show(ctx: typer.Context, storyline_id: Annotated[int, typer.Argument(help="Storyline id.")]) -> None:
-    """Print a storyline's timeline: each article with its role and score."""
+def storylines_show(
+    ctx: typer.Context,
+    storyline_id: Annotated[int, typer.Argument(help="Storyline id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Print a storyline's timeline (each article with its role and score) and its threads."""
+    from storage import repo
     from storage.models import Storyline
     from storylines.service import storyline_roles
 
@@ -304,6 +309,22 @@ def storylines_show(ctx: typer.Context, storyline_id: Annotated[int, typer.Argum
         rows = storyline_roles(session, storyline_id)
         storyline = session.get(Storyline, storyline_id)
         assert storyline is not None
+        if as_json:
+            document = {
+                "id": storyline.id,
+                "title": storyline.title,
+                "status": storyline.status,
+                "articles": [
+                    {
+                        "article_id": a.reference, "title": a.title, "role": m.role, "score": round(m.score, 4),
+                        "published": a.published_at.isoformat() if a.published_at else None,
+                    }
+                    for m, a in rows
+                ],
+                "threads": [t for t in repo.thread_outcomes(session) if t["storyline_id"] == storyline_id],
+            }
+            sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            return
         out.print(f"[bold]Storyline {storyline.id}: {storyline.title}[/] ({storyline.status})", highlight=False)
         table = Table("published", "role", "score", "article", "title")
         for membership, article in rows:
@@ -312,6 +333,22 @@ def storylines_show(ctx: typer.Context, storyline_id: Annotated[int, typer.Argum
                 membership.role, f"{membership.score:.2f}", article.reference, article.title,
             )
         out.print(table)
+        threads = repo.storyline_threads(session, storyline_id)
+        if threads:
+            references = {a.id: a.reference for _, a in rows}
+            table = Table("thread", "kind", "due", "status", "opened by", "resolved by", title="Threads", title_justify="left")
+            for thread in threads:
+                due = (
+                    f"{thread.due_start:%Y-%m-%d} – {thread.due_end:%Y-%m-%d}"
+                    if thread.due_start and thread.due_end else ""
+                )
+                status = f"{thread.status} ({thread.outcome})" if thread.outcome else thread.status
+                table.add_row(
+                    thread.description, thread.kind, due, status,
+                    references.get(thread.opened_by_article_id or -1, ""),
+                    references.get(thread.resolved_by_article_id or -1, ""),
+                )
+            out.print(table)
 
 
 @alerts_app.command("list")

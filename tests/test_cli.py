@@ -72,17 +72,26 @@ def test_add_replay_and_read_results(database_url: str, monkeypatch: pytest.Monk
                 "resolves", "new_facts", "created_at", "status"}
     for alert in alerts:
         assert required <= alert.keys()
-        assert alert["kind"] == "follow-up" and alert["storyline_id"] == 1
-        assert alert["article_id"].startswith("sw-2025-")  # the archive's id, not the URL
-        assert alert["article_url"].startswith("https://")
+        assert alert["kind"] in ("follow-up", "overdue") and alert["storyline_id"] == 1
         assert isinstance(alert["resolves"], list)
         assert 1 <= len(alert["new_facts"]) <= 3
         assert alert["status"] == "delivered"
+    follow_ups = [a for a in alerts if a["kind"] == "follow-up"]
+    for alert in follow_ups:
+        assert alert["article_id"].startswith("sw-2025-")  # the archive's id, not the URL
+        assert alert["article_url"].startswith("https://")
+    assert any(alert["resolves"] for alert in follow_ups)
+    assert all(a["article_id"] is None for a in alerts if a["kind"] == "overdue")
 
     storylines = json.loads(run("storylines", "list", "--json", db=database_url))
     assert [s["id"] for s in storylines] == [1]
-    assert storylines[0]["roles"]["follow-up"] == len(alerts)
-    assert "seed" in run("storylines", "show", "1", db=database_url)
+    assert storylines[0]["roles"]["follow-up"] == len(follow_ups)
+    assert "Threads" in run("storylines", "show", "1", db=database_url)
+    shown = json.loads(run("storylines", "show", "1", "--json", db=database_url))
+    assert shown["articles"][0] == {**shown["articles"][0], "article_id": "2025-04-18-rubio-paris", "role": "seed"}
+    assert {(t["kind"], t["status"], t["outcome"]) for t in shown["threads"]} >= {
+        ("meeting", "resolved", "downgraded"), ("answer", "resolved", "answered"), ("ultimatum", "resolved", "stepped back")
+    }
 
     lines = [json.loads(line) for line in run("export", "assignments", db=database_url).splitlines()]
     assert len(lines) == 35

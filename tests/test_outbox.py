@@ -22,7 +22,7 @@ from alerts.views import alert_view
 from sources.records import ArticleRecord
 from storage import repo
 from storage.models import Alert, Article, Storyline
-from storylines.detect import Member, StorylineState
+from storylines.detect import Assessment, Member, StorylineState
 from storylines.service import alert_payload
 from storywatch.config import load_settings
 
@@ -358,14 +358,18 @@ def test_alert_view_of_a_payload_from_the_detector(db: Any) -> None:
         state.members.append(
             Member(seed_id, seed.reference, seed.title, seed.canonical_url, None, {}, {})
         )
-        evidence = {"new_facts": NEW_FACTS[:2], "score": 0.51, "matched_entities": ["veloria"], "matched_terms": []}
+        decision = Assessment(
+            storyline_id=storyline.id, role="follow-up", score=0.51, term_similarity=0.5, entity_similarity=0.5,
+            time_factor=1.0, coverage=0.8, new_facts=NEW_FACTS[:2], duplicate_of=None, duplicate_similarity=0.2,
+            matched_terms=[], matched_entities=["veloria"],
+        )
         repo.add_alert(
             session,
             key="k",
             kind="follow-up",
             storyline_id=storyline.id,
             article_id=article_id,
-            payload=alert_payload(article, state, "follow-up", evidence),
+            payload=alert_payload(article, state, decision, []),
         )
     with db.transaction() as session:
         [(alert, storyline_row, article_row)] = repo.list_alerts(session)
@@ -376,6 +380,7 @@ def test_alert_view_of_a_payload_from_the_detector(db: Any) -> None:
     assert view["resolves"] == []
     assert view["published"] == (PUBLISHED + timedelta(hours=1)).isoformat()
     assert [e["id"] for e in view["earlier_articles"]] == ["arch-seed"]
+    assert view["score"] == 0.51 and view["matched_entities"] == ["veloria"]
 
 
 # --- (d) the console channel -----------------------------------------------------------------------------------

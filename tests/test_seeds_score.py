@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from alerts import alert_view
 from flows import replay_flow
 from storage import open_database, repo
-from storylines.scoring import score_seed_labels
+from storylines.scoring import score_seed_labels, score_threads
 from tests.helpers import track_founding_storyline
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -22,6 +23,8 @@ def test_seeds_every_follow_up_alerts_and_no_retelling_does(sqlite_url: str, see
     with db.sessions() as session:
         roles = {ref: role for ref, (role, _) in repo.article_roles(session, storyline_id).items()}
         alerted = {art.reference for _, _, art in repo.list_alerts(session) if art is not None}
+        threads = repo.thread_outcomes(session)
+        views = [alert_view(a, s, art) for a, s, art in repo.list_alerts(session)]
     db.dispose()
     labels = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))
     score = score_seed_labels(labels, alerted, roles)
@@ -35,6 +38,20 @@ def test_seeds_every_follow_up_alerts_and_no_retelling_does(sqlite_url: str, see
         if label["role"] == "duplicate":
             assert roles.get(ref) == "duplicate", ref
     assert score.role_accuracy >= 0.85
+
+    # Threads: the founding article's three expectations are found with their windows, each is
+    # resolved by the labelled article, and the two whose windows passed first alert as overdue.
+    thread_score = score_threads(labels, threads)
+    assert thread_score.problems == []
+    assert len(thread_score.resolved_right) == len(labels["threads"]) == 3
+    by_article = {v["article_id"]: v for v in views if v["kind"] == "follow-up"}
+    for label in labels["threads"]:
+        [thread] = [t for t in threads if t["opened_by"] == label["opened_by"] and [t["due_start"], t["due_end"]] == label["due"]]
+        resolves = by_article[label["resolved_by"]]["resolves"]
+        assert f"{thread['description']} ({thread['outcome']})" in resolves, label["key"]
+    overdue = [v for v in views if v["kind"] == "overdue"]
+    assert len(overdue) == sum(1 for label in labels["threads"] if label["overdue"])
+    assert all(v["article_id"] is None and v["title"].startswith("Overdue") for v in overdue)
 
 
 def test_sqlite_and_postgresql_raise_the_same_alerts(tmp_path: Path, seeds: Path, database_url: str) -> None:
