@@ -80,9 +80,12 @@ def article_by_reference(session: Session, reference: str) -> Article | None:
 
 
 def active_storylines(session: Session) -> list[Storyline]:
-    """Storylines new articles are matched against (muted ones still gather articles)."""
+    """Storylines new articles are matched against: muted ones and discovery candidates gather
+    articles too, but raise no alerts; closed ones are left alone."""
     return list(
-        session.scalars(select(Storyline).where(Storyline.status.in_(("active", "muted"))).order_by(Storyline.id))
+        session.scalars(
+            select(Storyline).where(Storyline.status.in_(("active", "muted", "candidate"))).order_by(Storyline.id)
+        )
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ class Params:
     mention_features: int = 3  # key features one sentence must share to mention the story
     min_sentence_features: int = 3  # shorter sentences carry no fact of their own
     known_sentences: int = 600  # sentences a storyline remembers for novelty
+    rejected_similarity: float = 0.5  # cosine to a user-rejected article that keeps one out
     time_scale_days: float = 21.0  # similarity fades by e every this many quiet days
     grace_days: float = 2.0  # quiet days that cost nothing
     profile_terms: int = 250
@@ -116,6 +117,19 @@ class Member:
     published: str | None
     terms: Vector
     entities: Vector
+    source: str | None = None  # the outlet: a discovered storyline shows once two outlets agree
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "article_id": self.article_id,
+            "reference": self.reference,
+            "title": self.title,
+            "url": self.url,
+            "published": self.published,
+            "terms": {k: round(w, 6) for k, w in self.terms.items()},
+            "entities": {k: round(w, 6) for k, w in self.entities.items()},
+        }
 
 
 def _top(vector: Vector, n: int) -> Vector:
@@ -136,6 +150,11 @@ class StorylineState:
     sentences: list[frozenset[str]] = field(default_factory=list)
     last_article_at: datetime | None = None
     size: int = 0
+    # What users taught this storyline: thresholds moved by corrections, and articles they
+    # marked unrelated (whose look-alikes are kept out).
+    overrides: dict[str, float] = field(default_factory=dict)
+    negatives: list[Member] = field(default_factory=list)
+    about: list[str] = field(default_factory=list)  # key phrases of a storyline made from a description
 
     @classmethod
     def from_profile(
@@ -152,6 +171,9 @@ class StorylineState:
             sentences=[frozenset(k) for k in profile.get("sentences", [])],
             last_article_at=last_article_at,
             size=int(profile.get("size", 0)),
+            overrides=dict(profile.get("overrides", {})),
+            negatives=[Member(**m) for m in profile.get("negatives", [])],
+            about=list(profile.get("about", [])),
         )
 
     def to_profile(self) -> dict[str, Any]:
@@ -160,21 +182,23 @@ class StorylineState:
             "entities": {k: round(w, 6) for k, w in self.entities.items()},
             "known_terms": sorted(self.known_terms),
             "known_entities": sorted(self.known_entities),
-            "members": [
-                {
-                    "article_id": m.article_id,
-                    "reference": m.reference,
-                    "title": m.title,
-                    "url": m.url,
-                    "published": m.published,
-                    "terms": {k: round(w, 6) for k, w in m.terms.items()},
-                    "entities": {k: round(w, 6) for k, w in m.entities.items()},
-                }
-                for m in self.members
-            ],
+            "members": [m.to_dict() for m in self.members],
             "sentences": [sorted(k) for k in self.sentences],
             "size": self.size,
+            "overrides": dict(self.overrides),
+            "negatives": [m.to_dict() for m in self.negatives],
+            "about": list(self.about),
         }
+
+    def sources(self) -> set[str]:
+        """The outlets among the storyline's recent articles."""
+        return {m.source for m in self.members if m.source}
+
+    def effective(self, params: Params) -> Params:
+        """The detector parameters with this storyline's learned overrides applied."""
+        known = {f.name for f in fields(Params)}
+        chosen = {k: v for k, v in self.overrides.items() if k in known}
+        return replace(params, **chosen) if chosen else params
 
     def index_keys(self, n: int) -> list[str]:
         ranked = sorted(
@@ -195,11 +219,15 @@ class StorylineState:
         *,
         features: TextFeatures,
         vector: ArticleVector,
-        member: Member,
+        member: Member | None,
         when: datetime | None,
         params: Params,
     ) -> None:
-        """Take an article's evidence in: older evidence fades, the new article's counts in full."""
+        """Take an article's evidence in: older evidence fades, the new article's counts in full.
+
+        Without a member (a storyline made from a description), only the profile learns:
+        no sentence becomes known, so the first matching article is all news.
+        """
         fade = self.time_factor(when, params) if self.size else 1.0
         for target, source, keep in (
             (self.terms, vector.terms, params.profile_terms),
@@ -212,6 +240,8 @@ class StorylineState:
             trimmed = _top(target, keep)
             target.clear()
             target.update(trimmed)
+        if member is None:
+            return
         self.known_terms.update(features.terms)
         self.known_entities.update(features.entities)
         self.members = [*self.members, member][-params.recent_members :]
@@ -241,6 +271,7 @@ class Assessment:
     matched_terms: list[str]
     matched_entities: list[str]
     novel_sentences: list[str] = field(default_factory=list)  # every new sentence, in order
+    like_rejected: Member | None = None  # the user-rejected article it resembles, if that decided
 
     def evidence(self) -> dict[str, Any]:
         return {
@@ -254,7 +285,18 @@ class Assessment:
             "new_facts": self.new_facts,
             "duplicate_of": self.duplicate_of.reference if self.duplicate_of else None,
             "duplicate_similarity": round(self.duplicate_similarity, 4),
+            "like_rejected": self.like_rejected.reference if self.like_rejected else None,
         }
+
+
+def _closest(vector: ArticleVector, members: list[Member]) -> tuple[Member | None, float]:
+    """The member most like the article, and how alike (0 when there is none)."""
+    best, best_similarity = None, 0.0
+    for member in members:
+        similarity = vector.similarity(member.terms, member.entities)[0]
+        if similarity > best_similarity:
+            best, best_similarity = member, similarity
+    return best, best_similarity
 
 
 def _shared(a: Vector, b: Vector, n: int) -> list[str]:
@@ -289,6 +331,7 @@ def assess(
     params: Params,
 ) -> Assessment:
     """Decide an article's role in one storyline."""
+    params = state.effective(params)
     raw, ct, ce = vector.similarity(state.terms, state.entities)
     factor = state.time_factor(when, params)
     score = raw * factor
@@ -313,16 +356,18 @@ def assess(
     )
     if score < params.background_threshold:
         return result
+    rejected, rejected_similarity = _closest(vector, state.negatives)
+    if rejected is not None and rejected_similarity >= params.rejected_similarity:
+        member, member_similarity = _closest(vector, state.members)
+        if rejected_similarity > member_similarity:
+            result.like_rejected, result.duplicate_similarity = rejected, rejected_similarity
+            return result  # it looks like an article a user said does not belong here
     if score < params.match_threshold or coverage < params.min_coverage:
         # Background means the story itself is mentioned: one sentence carrying several of its
         # key features, not just a shared name (Rubio on another subject is unrelated).
         result.role = "background" if mentions >= params.mention_features else "unrelated"
         return result
-    best, best_similarity = None, 0.0
-    for member in state.members:
-        similarity = vector.similarity(member.terms, member.entities)[0]
-        if similarity > best_similarity:
-            best, best_similarity = member, similarity
+    best, best_similarity = _closest(vector, state.members)
     result.duplicate_of, result.duplicate_similarity = best, best_similarity
     novel: list[tuple[float, int, str]] = []
     if best_similarity < params.duplicate_similarity:

@@ -30,7 +30,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
-from heapq import heapify, heappop, heappush, nsmallest
+from heapq import heapify, heappop, heappush, heapreplace, nsmallest
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ ENTITY_SHARE = 0.4
 
 DEFAULT_BUDGET = 2048  # postings one query may read
 DEFAULT_BLOCK = 16  # postings read from a list before the next-best list is considered
+_DIGITS = 12  # scores are compared rounded, so that summing order never breaks a tie
+_EPSILON = 1e-9
 
 
 class _Postings:
@@ -84,21 +86,20 @@ class CandidateIndex:
         self.budget = budget
         self.block = block
         self._postings: dict[str, _Postings] = {}
-        self._indexed: dict[int, tuple[tuple[str, ...], array[float]]] = {}  # storyline → keys, -weights
+        self._weights: dict[int, dict[str, float]] = {}  # storyline → its keys' weights, negated
 
     def __len__(self) -> int:
-        return len(self._indexed)
+        return len(self._weights)
 
     def __contains__(self, storyline_id: object) -> bool:
-        return storyline_id in self._indexed
+        return storyline_id in self._weights
 
     def __iter__(self) -> Iterator[int]:
-        return iter(sorted(self._indexed))
+        return iter(sorted(self._weights))
 
     def keys_of(self, storyline_id: int) -> dict[str, float]:
         """The keys and weights a storyline is indexed under (empty if it is not indexed)."""
-        keys, negs = self._indexed.get(storyline_id, ((), array("d")))
-        return {key: -neg for key, neg in zip(keys, negs)}
+        return {key: -neg for key, neg in self._weights.get(storyline_id, {}).items()}
 
     def postings(self, key: str) -> int:
         """How many storylines are indexed under ``key``."""
@@ -107,24 +108,22 @@ class CandidateIndex:
 
     def add(self, storyline_id: int, keys: Mapping[str, float]) -> None:
         """Index a new storyline under ``keys`` (weights > 0; zero weights are left out)."""
-        if storyline_id in self._indexed:
+        if storyline_id in self._weights:
             raise ValueError(f"storyline {storyline_id} is already indexed; use update()")
         for key, weight in keys.items():
             if not (weight >= 0.0 and math.isfinite(weight)):
                 raise ValueError(f"weight of {key!r} must be a finite number >= 0, not {weight!r}")
-        entries = sorted((key, -float(weight)) for key, weight in keys.items() if weight > 0.0)
-        for key, neg in entries:
+        own = {key: -float(weight) for key, weight in sorted(keys.items()) if weight > 0.0}
+        for key, neg in own.items():
             postings = self._postings.get(key)
             if postings is None:
                 postings = self._postings[key] = _Postings()
             postings.insert(neg, storyline_id)
-        # Kept compact (a tuple of keys, an array of weights): 100k storylines × 40 keys add up.
-        self._indexed[storyline_id] = (tuple(k for k, _ in entries), array("d", (n for _, n in entries)))
+        self._weights[storyline_id] = own
 
     def remove(self, storyline_id: int) -> None:
         """Forget a storyline; removing one that is not indexed does nothing."""
-        keys, negs = self._indexed.pop(storyline_id, ((), array("d")))
-        for key, neg in zip(keys, negs):
+        for key, neg in self._weights.pop(storyline_id, {}).items():
             postings = self._postings[key]
             postings.delete(neg, storyline_id)
             if not postings.ids:
@@ -138,7 +137,12 @@ class CandidateIndex:
     def candidates(self, query: Mapping[str, float], *, limit: int, budget: int | None = None) -> list[int]:
         """At most ``limit`` storyline ids, best candidate score first, ties by the smaller id.
 
-        Reads at most ``budget`` postings (the index's own by default), highest impact first.
+        Two steps. *Gather*: read at most ``budget`` postings (the index's own by default), in
+        blocks, the block with the highest impact first; every storyline read is a candidate with
+        a partial score. *Rank*: complete the candidates' scores with the keys whose lists were
+        not read down to them (a look-up in the storyline's own weights), best partial score
+        first, and stop as soon as even the most a candidate could still gain cannot lift it
+        into the best ``limit``. The ranking is then exact among the candidates gathered.
         """
         if limit < 1:
             return []
@@ -162,7 +166,27 @@ class CandidateIndex:
             remaining -= end - start
             if end < size:
                 heappush(heap, (weight * postings.neg[end], key, end, weight, postings))
-        return [storyline_id for _, storyline_id in nsmallest(limit, [(s, i) for i, s in scores.items()])]
+        if not heap:  # every list read to its end: the scores are complete
+            return [i for _, i in nsmallest(limit, [(round(s, _DIGITS), i) for i, s in scores.items()])]
+
+        # Lists read only down to a cut: (query weight, key, weight and id of the first unread posting).
+        rest = [(weight, key, postings.neg[start], postings.ids[start]) for _, key, start, weight, postings in heap]
+        slack = sum(weight * neg for weight, _, neg, _ in rest)  # ≤ 0: the most any storyline can still gain
+        best: list[tuple[float, int]] = []  # (-score, -id) of the best so far; best[0] is the worst of them
+        for partial, storyline_id in sorted([(s, i) for i, s in scores.items()]):
+            if len(best) == limit and partial + slack > -best[0][0] + _EPSILON:
+                break  # neither this candidate nor any after it can make the best `limit`
+            score, own = partial, self._weights[storyline_id]
+            for weight, key, cut, cut_id in rest:
+                neg = own.get(key)
+                if neg is not None and (neg > cut or (neg == cut and storyline_id >= cut_id)):  # not yet read
+                    score += weight * neg
+            entry = (-round(score, _DIGITS), -storyline_id)
+            if len(best) < limit:
+                heappush(best, entry)
+            elif entry > best[0]:
+                heapreplace(best, entry)
+        return [-i for _, i in sorted(best, reverse=True)]
 
 
 def _norm(vector: Mapping[str, float]) -> float:

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,8 +41,13 @@ def _when(article: Article) -> datetime:
     return article.published_at or article.fetched_at
 
 
+def _source(article: Article) -> str | None:
+    return article.source or urlsplit(article.canonical_url).hostname
+
+
 def _member(article: Article, vector: ArticleVector) -> Member:
     return Member(
+        source=_source(article),
         article_id=article.id,
         reference=article.reference,
         title=article.title,
@@ -112,7 +118,10 @@ class _Batch:
 
     def start_storyline(self, article: Article, feats: TextFeatures, origin: str, result: DetectionResult) -> StorylineState:
         vector = vectorize(feats, self.stats)
-        row = Storyline(title=article.title or article.reference, origin=origin, seed_article_id=article.id)
+        # A discovered storyline stays a candidate (matched, never alerting, not listed) until a
+        # second outlet reports it: one outlet's article is not yet a story.
+        status = "candidate" if origin == "discovered" else "active"
+        row = Storyline(title=article.title or article.reference, origin=origin, status=status, seed_article_id=article.id)
         self.session.add(row)
         self.session.flush()
         state = StorylineState(id=row.id, title=row.title)
@@ -324,6 +333,9 @@ def _record(
     state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=batch.params)
     batch.changed.add(state.id)
     batch.reindex(state)
+    row = batch.rows[state.id]
+    if row.status == "candidate" and len(state.sources()) > 1:
+        row.status = "active"
 
 
 def add_storyline_from_article(session: Session, article: Article, *, title: str | None = None) -> tuple[Storyline, bool]:

@@ -233,15 +233,27 @@ def storylines_add(
     from_file: Annotated[Path | None, typer.Option("--from-file", help="A plain-text article, or a file holding one archive line.")] = None,
     from_url: Annotated[str | None, typer.Option("--from-url", help="A web page to fetch and clean.")] = None,
     title: Annotated[str | None, typer.Option("--title", help="The storyline's title (default: the article's).")] = None,
+    about: Annotated[
+        str | None, typer.Option("--about", help="Key phrases, separated by ';', to describe a storyline with no seed article.")
+    ] = None,
 ) -> None:
-    """Track a new storyline, seeded by one article."""
+    """Track a new storyline, seeded by one article or described by a title and key phrases."""
     from sources.errors import SourceError
     from sources.seed import record_from_file, record_from_url
     from storage import repo
     from storylines import add_storyline_from_article
 
+    if about is not None:
+        if from_file is not None or from_url is not None or not title:
+            raise typer.BadParameter("a described storyline takes --title and --about, and no seed article")
+        from storylines.manage import add_from_description
+
+        with _database(ctx).transaction() as session:
+            storyline = add_from_description(session, title, about.split(";"))
+            out.print(f"Tracking storyline {storyline.id}: {storyline.title}", highlight=False, soft_wrap=True)
+        return
     if (from_file is None) == (from_url is None):
-        raise typer.BadParameter("give exactly one of --from-file or --from-url")
+        raise typer.BadParameter("give exactly one of --from-file or --from-url (or --title with --about)")
     record = record_from_file(from_file) if from_file is not None else record_from_url(str(from_url))
     database = _database(ctx)
     with database.transaction() as session:
@@ -257,9 +269,11 @@ def storylines_add(
 
 @storylines_app.command("list")
 def storylines_list(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Include discovered candidates seen from one outlet only.")] = False,
 ) -> None:
-    """List storylines with their article counts."""
+    """List storylines with their article counts (discovered candidates only with --all)."""
     from sqlalchemy import select
 
     from storage import repo
@@ -280,6 +294,7 @@ def storylines_list(
                 "created_at": s.created_at.isoformat(),
             }
             for s in session.scalars(select(Storyline).order_by(Storyline.id))
+            if show_all or s.status != "candidate"
         ]
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
@@ -349,6 +364,124 @@ def storylines_show(
                     references.get(thread.resolved_by_article_id or -1, ""),
                 )
             out.print(table)
+
+
+def _set_status(ctx: typer.Context, storyline_id: int, status: str, verb: str) -> None:
+    from storylines.manage import set_status
+
+    with _database(ctx).transaction() as session:
+        storyline = set_status(session, storyline_id, status)
+        out.print(f"{verb} storyline {storyline.id}: {storyline.title}", highlight=False, soft_wrap=True)
+
+
+@storylines_app.command("mute")
+def storylines_mute(ctx: typer.Context, storyline_id: Annotated[int, typer.Argument(help="Storyline id.")]) -> None:
+    """Stop alerts from a storyline; it still gathers articles."""
+    _set_status(ctx, storyline_id, "muted", "Muted")
+
+
+@storylines_app.command("unmute")
+def storylines_unmute(ctx: typer.Context, storyline_id: Annotated[int, typer.Argument(help="Storyline id.")]) -> None:
+    """Let a muted storyline alert again."""
+    _set_status(ctx, storyline_id, "active", "Unmuted")
+
+
+@storylines_app.command("close")
+def storylines_close(ctx: typer.Context, storyline_id: Annotated[int, typer.Argument(help="Storyline id.")]) -> None:
+    """Stop tracking a storyline: no article is matched to it any more (its history stays)."""
+    _set_status(ctx, storyline_id, "closed", "Closed")
+
+
+@storylines_app.command("reopen")
+def storylines_reopen(ctx: typer.Context, storyline_id: Annotated[int, typer.Argument(help="Storyline id.")]) -> None:
+    """Track a closed storyline again."""
+    _set_status(ctx, storyline_id, "active", "Reopened")
+
+
+@storylines_app.command("merge")
+def storylines_merge(
+    ctx: typer.Context,
+    keep: Annotated[int, typer.Argument(help="The storyline that stays.")],
+    other: Annotated[int, typer.Argument(help="The storyline folded into it (then deleted).")],
+) -> None:
+    """Merge two storylines: the second's articles, threads and alerts move to the first."""
+    from storylines.manage import merge
+
+    with _database(ctx).transaction() as session:
+        storyline = merge(session, keep, other)
+        out.print(f"Merged storyline {other} into {storyline.id}: {storyline.title}", highlight=False, soft_wrap=True)
+
+
+@storylines_app.command("split")
+def storylines_split(
+    ctx: typer.Context,
+    storyline_id: Annotated[int, typer.Argument(help="Storyline id.")],
+    at: Annotated[str, typer.Option("--at", help="Articles published at or after this ISO date start the new storyline.")],
+    title: Annotated[str | None, typer.Option("--title", help="Title of the new storyline.")] = None,
+) -> None:
+    """Split a storyline in two by date."""
+    from sources.archive import parse_published
+    from storylines.manage import split
+
+    with _database(ctx).transaction() as session:
+        new = split(session, storyline_id, parse_published(at), title=title)
+        out.print(f"Split storyline {storyline_id}: articles from {at} are now storyline {new.id}: {new.title}",
+                  highlight=False, soft_wrap=True)
+
+
+@storylines_app.command("mark")
+def storylines_mark(
+    ctx: typer.Context,
+    article: Annotated[str, typer.Argument(help="The article: archive id, URL or database id.")],
+    role: Annotated[str, typer.Option("--role", help="follow-up, duplicate or unrelated.")],
+    storyline_id: Annotated[int | None, typer.Option("--storyline", help="Which storyline (default: its strongest).")] = None,
+) -> None:
+    """Correct an article's role; the storyline remembers and decides alike next time."""
+    from storylines.manage import mark
+
+    with _database(ctx).transaction() as session:
+        done = mark(session, article, role, storyline_id=storyline_id)
+    learned = ", ".join(f"{k} → {v}" for k, v in done.learned.items()) or "the article itself"
+    alert = f"; its alert was {done.alert}" if done.alert else ""
+    out.print(
+        f"Marked {done.article} as {done.after} in storyline {done.storyline_id} (was {done.before}); "
+        f"learned: {learned}{alert}.",
+        highlight=False, soft_wrap=True,
+    )
+
+
+@app.command()
+def explain(
+    ctx: typer.Context,
+    article: Annotated[str, typer.Argument(help="The article: archive id, URL or database id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Say why an article got its role in each storyline, or why it joined none."""
+    from storylines.explain import explain_article
+
+    with _database(ctx).sessions() as session:
+        result = explain_article(session, article)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        return
+    info_ = result["article"]
+    out.print(f"[bold]{info_['title']}[/] ({info_['id']}, {info_['published']})", highlight=False)
+    if not result["processed"]:
+        out.print("Not matched yet: it is waiting for the next replay or poll.")
+    for entry in result["storylines"]:
+        evidence = entry["evidence"]
+        out.print(f"\n[bold]{entry['role']}[/] in storyline {entry['storyline_id']}: {entry['storyline_title']}", highlight=False)
+        out.print(f"  why: {entry['reason']}", highlight=False, soft_wrap=True)
+        if evidence.get("matched_entities") or evidence.get("matched_terms"):
+            out.print(f"  matched: {', '.join(evidence.get('matched_entities', []) + evidence.get('matched_terms', []))}",
+                      highlight=False, soft_wrap=True)
+        for fact in evidence.get("new_facts", []):
+            out.print(f"  new: {fact}", highlight=False, soft_wrap=True)
+    if result["processed"] and not result["storylines"]:
+        out.print("It joined no storyline.")
+        for entry in result["nearest"]:
+            out.print(f"  storyline {entry['storyline_id']} ({entry['storyline_title']}): score {entry['score']}; "
+                      f"{entry['reason']}", highlight=False, soft_wrap=True)
 
 
 @alerts_app.command("list")

@@ -1,0 +1,241 @@
+"""What users do to storylines: describe one, mute, close, merge, split, and correct a role.
+
+Each change rebuilds the affected profiles from their articles, so a storyline always
+matches on exactly the articles it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import repo
+from storage.models import Alert, Article, Storyline, StorylineArticle, Thread, utcnow
+from storylines.detect import ArticleVector, Params, Stats, StorylineState, vectorize
+from storylines.errors import StorylineError, UnknownStoryline
+from storylines.service import _member, alert_payload, assess
+from storylines.text import features
+
+PROFILE_ROLES = ("seed", "follow-up", "duplicate")  # the roles whose articles make up a profile
+STATUSES = ("active", "muted", "closed")
+
+
+def load_stats(session: Session, keys: set[str]) -> Stats:
+    counts = repo.term_frequencies(session, keys | {repo.DOC_COUNT_KEY})
+    return Stats(counts, counts.pop(repo.DOC_COUNT_KEY, 0))
+
+
+def get_storyline(session: Session, storyline_id: int) -> Storyline:
+    storyline = session.get(Storyline, storyline_id)
+    if storyline is None:
+        raise UnknownStoryline(f"no storyline {storyline_id}; `storywatch storylines list` shows them")
+    return storyline
+
+
+def get_article(session: Session, reference: str) -> Article:
+    article = repo.article_by_reference(session, reference)
+    if article is None:
+        raise UnknownStoryline(f"no article {reference!r}: give its archive id, URL or database id")
+    return article
+
+
+def _about_vector(about: list[str], title: str, stats: Stats) -> tuple[Any, ArticleVector]:
+    feats = features(title, ". ".join(about))
+    return feats, vectorize(feats, stats)
+
+
+def rebuild(session: Session, storyline: Storyline, params: Params | None = None) -> StorylineState:
+    """Recompute a storyline's profile from its articles (in time order) and what users taught it."""
+    params = params or Params()
+    old = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, None)
+    rows = [(m, a) for m, a in repo.memberships(session, storyline.id) if m.role in PROFILE_ROLES]
+    texts = {a.id: features(a.title, a.text) for _, a in rows}
+    keys = set().union(*(f.keys() for f in texts.values())) if texts else set()
+    stats = load_stats(session, keys | {k for phrase in old.about for k in features("", phrase).keys()})
+    state = StorylineState(id=storyline.id, title=storyline.title, overrides=old.overrides,
+                           negatives=old.negatives, about=old.about)
+    if old.about:
+        feats, vector = _about_vector(old.about, storyline.title, stats)
+        state.absorb(features=feats, vector=vector, member=None, when=None, params=params)
+    for _, article in rows:
+        vector = vectorize(texts[article.id], stats)
+        when = article.published_at or article.fetched_at
+        state.absorb(features=texts[article.id], vector=vector, member=_member(article, vector), when=when, params=params)
+    storyline.profile = state.to_profile()
+    storyline.last_article_at = state.last_article_at
+    storyline.updated_at = utcnow()
+    return state
+
+
+def add_from_description(session: Session, title: str, about: list[str]) -> Storyline:
+    """A storyline described by a title and key phrases, with no seed article."""
+    phrases = [p.strip() for p in about if p.strip()]
+    if not title.strip() or not phrases:
+        raise StorylineError("a described storyline needs a title and at least one key phrase (--about 'a; b')")
+    storyline = Storyline(title=title.strip(), origin="description", status="active", profile={"about": phrases})
+    session.add(storyline)
+    session.flush()
+    rebuild(session, storyline)
+    return storyline
+
+
+def set_status(session: Session, storyline_id: int, status: str) -> Storyline:
+    """Mute (no alerts, still matched), close (no longer matched) or reactivate a storyline."""
+    if status not in STATUSES:
+        raise StorylineError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+    storyline = get_storyline(session, storyline_id)
+    storyline.status = status
+    storyline.updated_at = utcnow()
+    return storyline
+
+
+def _move(session: Session, source: int, target: int, article_ids: set[int] | None = None) -> None:
+    """Move memberships, threads and alerts (of some articles, or all) from one storyline to another."""
+    taken = set(session.scalars(select(StorylineArticle.article_id).where(StorylineArticle.storyline_id == target)))
+    memberships = session.scalars(select(StorylineArticle).where(StorylineArticle.storyline_id == source))
+    for membership in memberships:
+        if article_ids is not None and membership.article_id not in article_ids:
+            continue
+        if membership.article_id in taken:
+            session.delete(membership)  # the target already holds this article
+        else:
+            membership.storyline_id = target
+    moved_threads = set()
+    for thread in session.scalars(select(Thread).where(Thread.storyline_id == source)):
+        if article_ids is None or thread.opened_by_article_id in article_ids:
+            thread.storyline_id = target
+            thread.key = f"{thread.key}@{source}"  # keys are unique per storyline
+            moved_threads.add(thread.id)
+    for alert in session.scalars(select(Alert).where(Alert.storyline_id == source)):
+        if article_ids is None or alert.article_id in article_ids or alert.thread_id in moved_threads:
+            alert.storyline_id = target
+    session.flush()
+
+
+def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
+    """Fold ``other`` into ``keep``: its articles, threads and alerts move, then it is deleted."""
+    if keep_id == other_id:
+        raise StorylineError("cannot merge a storyline into itself")
+    keep, other = get_storyline(session, keep_id), get_storyline(session, other_id)
+    _move(session, other.id, keep.id)
+    kept = StorylineState.from_profile(keep.id, keep.title, keep.profile, None)
+    gone = StorylineState.from_profile(other.id, other.title, other.profile, None)
+    kept.negatives += gone.negatives
+    kept.about += [p for p in gone.about if p not in kept.about]
+    keep.profile = kept.to_profile()
+    session.delete(other)
+    session.flush()
+    rebuild(session, keep)
+    return keep
+
+
+def split(session: Session, storyline_id: int, at: datetime, *, title: str | None = None) -> Storyline:
+    """Move the storyline's articles published at or after ``at`` to a new storyline."""
+    storyline = get_storyline(session, storyline_id)
+    rows = repo.memberships(session, storyline_id)
+    later = [a for _, a in rows if a.published_at is not None and a.published_at >= at]
+    if not later or len(later) == len(rows):
+        raise StorylineError(f"splitting at {at:%Y-%m-%d %H:%M} would leave one side empty")
+    first = later[0]
+    new = Storyline(title=title or first.title, origin="split", status=storyline.status, seed_article_id=first.id)
+    session.add(new)
+    session.flush()
+    _move(session, storyline.id, new.id, {a.id for a in later})
+    rebuild(session, storyline)
+    rebuild(session, new)
+    return new
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    storyline_id: int
+    article: str
+    before: str
+    after: str
+    learned: dict[str, float]
+    alert: str | None  # what happened to the article's alert: raised, retracted or None
+
+
+def mark(session: Session, reference: str, role: str, *, storyline_id: int | None = None) -> Correction:
+    """Correct an article's role; the storyline remembers it and decides alike next time.
+
+    - unrelated: the article leaves the storyline's profile, and articles like it are kept out;
+    - duplicate: the storyline's bar for a retelling drops to this article's similarity;
+    - follow-up: the bars it failed are lowered to let it through, and it alerts now.
+    """
+    if role not in ("follow-up", "duplicate", "unrelated"):
+        raise StorylineError(f"unknown role {role!r}; use follow-up, duplicate or unrelated")
+    article = get_article(session, reference)
+    query = select(StorylineArticle).where(StorylineArticle.article_id == article.id)
+    if storyline_id is not None:
+        query = query.where(StorylineArticle.storyline_id == storyline_id)
+    memberships = sorted(session.scalars(query), key=lambda m: -m.score)
+    if memberships:
+        membership = memberships[0]
+    elif storyline_id is None:
+        raise StorylineError(f"article {reference} is in no storyline; say which with --storyline ID")
+    else:
+        get_storyline(session, storyline_id)
+        membership = StorylineArticle(storyline_id=storyline_id, article_id=article.id, role="unrelated",
+                                      score=0.0, evidence={}, created_at=utcnow())
+        session.add(membership)
+    storyline = get_storyline(session, membership.storyline_id)
+    if membership.role == "seed":
+        raise StorylineError(f"{reference} is the seed of storyline {storyline.id}; close or split the storyline instead")
+    state = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, storyline.last_article_at)
+    feats = features(article.title, article.text)
+    vector = vectorize(feats, load_stats(session, feats.keys()))
+    before, learned = membership.role, {}
+    others = [m for m in state.members if m.article_id != article.id]
+    similarity = max((vector.similarity(m.terms, m.entities)[0] for m in others), default=0.0)
+    if role == "unrelated":
+        state.negatives = [*state.negatives, _member(article, vector)][-20:]
+    elif role == "duplicate" and similarity > 0.3:
+        learned["duplicate_similarity"] = round(min(state.effective(Params()).duplicate_similarity, similarity - 0.01), 4)
+    elif role == "follow-up":
+        params = state.effective(Params())
+        if before == "duplicate" and similarity >= params.duplicate_similarity:
+            learned["duplicate_similarity"] = round(similarity + 0.01, 4)
+        evidence = membership.evidence or {}
+        if before in ("background", "unrelated") and evidence.get("score"):
+            learned["match_threshold"] = round(min(params.match_threshold, evidence["score"] - 0.01), 4)
+            learned["min_coverage"] = round(min(params.min_coverage, evidence.get("coverage", 1.0) - 0.01), 4)
+    state.overrides.update(learned)
+    membership.role = role
+    membership.evidence = {**(membership.evidence or {}), "corrected": {"from": before, "by": "user", "at": utcnow().isoformat()}}
+    storyline.profile = state.to_profile()
+    session.flush()
+    rebuilt = rebuild(session, storyline)
+    alert_note = _reconcile_alert(session, storyline, rebuilt, article, role, feats, vector)
+    return Correction(storyline.id, article.reference, before, role, learned, alert_note)
+
+
+def _reconcile_alert(
+    session: Session, storyline: Storyline, state: StorylineState, article: Article, role: str, feats: Any,
+    vector: ArticleVector,
+) -> str | None:
+    key = f"storyline:{storyline.id}:article:{article.id}:follow-up"
+    existing = session.scalars(select(Alert).where(Alert.idempotency_key == key)).first()
+    if role != "follow-up":
+        if existing is not None and existing.status != "retracted":
+            existing.status, existing.updated_at = "retracted", utcnow()
+            return "retracted"
+        return None
+    if existing is not None:
+        if existing.status == "retracted":
+            existing.status, existing.updated_at = "pending", utcnow()
+            return "raised"
+        return None
+    without = StorylineState.from_profile(state.id, state.title, state.to_profile(), state.last_article_at)
+    without.members = [m for m in without.members if m.article_id != article.id]
+    decision = assess(feats, vector, without, load_stats(session, feats.keys()), article.published_at, Params(min_new_sentences=1))
+    decision.role = "follow-up"
+    if not decision.new_facts:
+        decision.new_facts = [s.text for s in feats.sentences[1:4]]
+    repo.add_alert(session, key=key, kind="follow-up", storyline_id=storyline.id, article_id=article.id,
+                   payload=alert_payload(article, state, decision, []))
+    return "raised"
