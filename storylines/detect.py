@@ -155,6 +155,7 @@ class StorylineState:
     overrides: dict[str, float] = field(default_factory=dict)
     negatives: list[Member] = field(default_factory=list)
     about: list[str] = field(default_factory=list)  # key phrases of a storyline made from a description
+    links: dict[str, str] = field(default_factory=dict)  # offices and holders its articles have named
 
     @classmethod
     def from_profile(
@@ -174,6 +175,7 @@ class StorylineState:
             overrides=dict(profile.get("overrides", {})),
             negatives=[Member(**m) for m in profile.get("negatives", [])],
             about=list(profile.get("about", [])),
+            links=dict(profile.get("links", {})),
         )
 
     def to_profile(self) -> dict[str, Any]:
@@ -188,6 +190,7 @@ class StorylineState:
             "overrides": dict(self.overrides),
             "negatives": [m.to_dict() for m in self.negatives],
             "about": list(self.about),
+            "links": dict(self.links),
         }
 
     def sources(self) -> set[str]:
@@ -240,6 +243,8 @@ class StorylineState:
             trimmed = _top(target, keep)
             target.clear()
             target.update(trimmed)
+        for office, holder in features.links.items():
+            self.links[office] = holder  # the latest holder named wins
         if member is None:
             return
         self.known_terms.update(features.terms)
@@ -289,6 +294,21 @@ class Assessment:
         }
 
 
+def _with_storyline_links(features: TextFeatures, vector: ArticleVector, state: StorylineState, stats: Stats) -> ArticleVector:
+    """Count offices the article mentions unnamed as the holders this storyline's articles named.
+
+    An article that only says "the secretary of state" matches a storyline whose earlier
+    articles said "Secretary of State Marco Rubio" as if it had named Rubio.
+    """
+    linked = [state.links[o] for o in features.unlinked if o in state.links]
+    if not linked:
+        return vector
+    counts = dict(features.entities)
+    for holder in linked:
+        counts[holder] = counts.get(holder, 0) + 1
+    return ArticleVector(vector.terms, _weights(counts, stats, "e:"))
+
+
 def _closest(vector: ArticleVector, members: list[Member]) -> tuple[Member | None, float]:
     """The member most like the article, and how alike (0 when there is none)."""
     best, best_similarity = None, 0.0
@@ -332,6 +352,7 @@ def assess(
 ) -> Assessment:
     """Decide an article's role in one storyline."""
     params = state.effective(params)
+    vector = _with_storyline_links(features, vector, state, stats)
     raw, ct, ce = vector.similarity(state.terms, state.entities)
     factor = state.time_factor(when, params)
     score = raw * factor

@@ -137,56 +137,45 @@ class CandidateIndex:
     def candidates(self, query: Mapping[str, float], *, limit: int, budget: int | None = None) -> list[int]:
         """At most ``limit`` storyline ids, best candidate score first, ties by the smaller id.
 
-        Two steps. *Gather*: read at most ``budget`` postings (the index's own by default), in
-        blocks, the block with the highest impact first; every storyline read is a candidate with
-        a partial score. *Rank*: complete the candidates' scores with the keys whose lists were
-        not read down to them (a look-up in the storyline's own weights), best partial score
-        first, and stop as soon as even the most a candidate could still gain cannot lift it
-        into the best ``limit``. The ranking is then exact among the candidates gathered.
+        Two steps. *Gather*: read at most ``budget`` postings (the index's own by default) from
+        the heads of the query keys' lists, each key's share in proportion to its query weight,
+        a short list's unused share going to the longer ones; so rare keys are read whole and a
+        common key only for the storylines it weighs most in. Every storyline read is a
+        candidate. *Rank*: complete each candidate's score with the keys whose lists were cut
+        before reaching it (a look-up in its own weights), so the ranking among the candidates
+        is exact.
         """
         if limit < 1:
             return []
         remaining = self.budget if budget is None else budget
-        block = self.block
-        # (impact of the list's next posting, negated; key; position; query weight; postings)
-        heap: list[tuple[float, str, int, float, _Postings]] = []
-        for key, weight in query.items():
-            postings = self._postings.get(key)
-            if postings is not None and weight > 0.0:
-                heap.append((weight * postings.neg[0], key, 0, weight, postings))
-        heapify(heap)
+        lists = sorted(
+            (len(postings.ids), key, weight, postings)
+            for key, weight in query.items()
+            if weight > 0.0 and (postings := self._postings.get(key)) is not None
+        )
+        weight_left = sum(weight for _, _, weight, _ in lists)
         scores: dict[int, float] = {}  # negated, so that ascending order is best first
         get = scores.get
-        while heap and remaining > 0:
-            _, key, start, weight, postings = heappop(heap)
-            size = len(postings.ids)
-            end = min(start + block, size, start + remaining)
-            for storyline_id, neg in zip(postings.ids[start:end], postings.neg[start:end]):
+        cut: list[tuple[float, str, float, int]] = []  # (query weight, key, first unread posting's -weight, id)
+        for size, key, weight, postings in lists:
+            share = min(size, max(1, round(remaining * weight / weight_left)) if remaining > 0 else 0)
+            weight_left -= weight
+            remaining -= share
+            for storyline_id, neg in zip(postings.ids[:share], postings.neg[:share]):
                 scores[storyline_id] = get(storyline_id, 0.0) + weight * neg
-            remaining -= end - start
-            if end < size:
-                heappush(heap, (weight * postings.neg[end], key, end, weight, postings))
-        if not heap:  # every list read to its end: the scores are complete
-            return [i for _, i in nsmallest(limit, [(round(s, _DIGITS), i) for i, s in scores.items()])]
-
-        # Lists read only down to a cut: (query weight, key, weight and id of the first unread posting).
-        rest = [(weight, key, postings.neg[start], postings.ids[start]) for _, key, start, weight, postings in heap]
-        slack = sum(weight * neg for weight, _, neg, _ in rest)  # ≤ 0: the most any storyline can still gain
-        best: list[tuple[float, int]] = []  # (-score, -id) of the best so far; best[0] is the worst of them
-        for partial, storyline_id in sorted([(s, i) for i, s in scores.items()]):
-            if len(best) == limit and partial + slack > -best[0][0] + _EPSILON:
-                break  # neither this candidate nor any after it can make the best `limit`
-            score, own = partial, self._weights[storyline_id]
-            for weight, key, cut, cut_id in rest:
-                neg = own.get(key)
-                if neg is not None and (neg > cut or (neg == cut and storyline_id >= cut_id)):  # not yet read
-                    score += weight * neg
-            entry = (-round(score, _DIGITS), -storyline_id)
-            if len(best) < limit:
-                heappush(best, entry)
-            elif entry > best[0]:
-                heapreplace(best, entry)
-        return [-i for _, i in sorted(best, reverse=True)]
+            if share < size:
+                cut.append((weight, key, postings.neg[share], postings.ids[share]))
+        if cut:
+            weights = self._weights
+            for storyline_id, partial in scores.items():
+                own, score = weights[storyline_id], partial
+                for weight, key, neg_cut, id_cut in cut:
+                    neg = own.get(key)
+                    # Not read yet if it sorts at or after the first unread posting.
+                    if neg is not None and (neg > neg_cut or (neg == neg_cut and storyline_id >= id_cut)):
+                        score += weight * neg
+                scores[storyline_id] = score
+        return [i for _, i in nsmallest(limit, [(round(s, _DIGITS), i) for i, s in scores.items()])]
 
 
 def _norm(vector: Mapping[str, float]) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 STOPWORDS = frozenset(
     """
@@ -72,7 +72,41 @@ _PHRASES = [
     (re.compile(r"\bEuropean Union\b"), "EU"),
 ]
 
-_NOT_ENTITIES = STOPWORDS | {"mr", "mrs", "ms", "dr", "president", "minister", "secretary", "prime"}
+_NOT_ENTITIES = STOPWORDS | {
+    "mr", "mrs", "ms", "dr", "president", "minister", "secretary", "prime", "foreign", "envoy", "special",
+    "spokesman", "spokeswoman", "spokesperson", "chancellor", "vice", "adviser", "advisor", "aide", "state",
+}
+
+# Offices that texts use in place of a name once they have said who holds them
+# ("Secretary of State Marco Rubio ... the secretary of state said").
+OFFICES = (
+    "secretary of state", "foreign secretary", "foreign minister", "defence minister", "defense minister",
+    "defence secretary", "defense secretary", "treasury secretary", "prime minister", "vice president",
+    "national security adviser", "special envoy", "chancellor", "president", "envoy", "spokesman",
+    "spokeswoman", "spokesperson", "kremlin spokesman",
+)
+_OFFICE = "(?i:" + "|".join(re.escape(o) for o in sorted(OFFICES, key=len, reverse=True)) + ")"
+# The office is matched in any case, the name only when capitalised.
+_OFFICE_NAMED = re.compile(r"\b(" + _OFFICE + r")\s+((?:[A-Z][\w'’-]+\s+){0,2}[A-Z][\w'’-]+)")
+_OFFICE_MENTION = re.compile(r"\b(?i:the)\s+(" + _OFFICE + r")\b(?!\s+[A-Z])")
+
+
+def office_links(text: str) -> dict[str, str]:
+    """Offices the text names a holder for: {"secretary of state": "rubio"} (the surname's entity key)."""
+    links: dict[str, str] = {}
+    for match in _OFFICE_NAMED.finditer(text):
+        name = match.group(2).split()
+        if not name[-1][:1].isupper():
+            continue
+        key = _entity_key(name[-1])
+        if key:
+            links.setdefault(match.group(1).lower(), key)
+    return links
+
+
+def office_mentions(text: str) -> list[str]:
+    """Offices the text refers to without a name ("the secretary of state said")."""
+    return [m.group(1).lower() for m in _OFFICE_MENTION.finditer(text)]
 
 # A sentence ends after . ! ? or … (closing quotes and brackets stay with it) before a capital or
 # digit, and at paragraph breaks.
@@ -153,7 +187,12 @@ def entities(text: str) -> list[str]:
     for sentence in sentences(text):
         words_in_sentence = sentence.split()
         capitalised = sum(1 for w in words_in_sentence if w[:1].isupper())
-        heading = len(words_in_sentence) >= 3 and capitalised / len(words_in_sentence) > 0.7
+        # A heading inside a body: mostly capitalised words and no closing punctuation.
+        heading = (
+            len(words_in_sentence) >= 3
+            and capitalised / len(words_in_sentence) > 0.7
+            and not sentence.rstrip().endswith((".", "!", "?", '"', "”", "’"))
+        )
         for match in _CAP_RUN.finditer(sentence):
             words = [part for w in match.group(0).split() for part in w.split("-") if part[:1].isupper()]
             if not words:
@@ -190,6 +229,8 @@ class TextFeatures:
     terms: Counter[str]
     entities: Counter[str]
     sentences: tuple[SentenceFeatures, ...]
+    links: dict[str, str] = field(default_factory=dict)  # office -> holder, as the text says
+    unlinked: tuple[str, ...] = ()  # offices mentioned without saying who holds them
 
     def keys(self) -> set[str]:
         """Every feature as a frequency-table key: terms as they are, entities prefixed ``e:``."""
@@ -203,4 +244,12 @@ def features(title: str, text: str) -> TextFeatures:
         SentenceFeatures(s, frozenset(terms(s)), frozenset(entities(s))) for s in [title, *body] if s
     )
     whole = f"{title}.\n\n{text}" if title else text
-    return TextFeatures(Counter(terms(whole)), Counter(entities(whole)), all_sentences)
+    found = Counter(entities(whole))
+    links = office_links(whole)
+    unlinked = []
+    for office in office_mentions(whole):
+        if office in links:
+            found[links[office]] += 1  # "the secretary of state" counts as Rubio where the text said so
+        else:
+            unlinked.append(office)
+    return TextFeatures(Counter(terms(whole)), found, all_sentences, links, tuple(unlinked))

@@ -252,3 +252,38 @@ def test_feature_keys_prefix_entities() -> None:
 
 def test_features_are_deterministic() -> None:
     assert features(TITLE, BODY) == features(TITLE, BODY)
+
+
+def test_an_office_counts_as_its_holder_where_the_text_names_them() -> None:
+    from storylines.text import features
+
+    text = (
+        "Secretary of State Elena Varga arrived in Lisbon on Monday. "
+        "Later the secretary of state met port officials. The president stayed silent."
+    )
+    found = features("Port talks", text)
+    assert found.links == {"secretary of state": "varga"}
+    assert found.entities["varga"] == 2  # the named mention and the office standing in for her
+    assert found.unlinked == ("president",)  # no president is named, so nobody is assumed
+
+
+def test_a_storyline_remembers_who_holds_an_office_for_later_articles() -> None:
+    from datetime import UTC, datetime
+
+    from storylines.detect import Member, Params, Stats, StorylineState, vectorize
+    from storylines.detect import assess as judge
+    from storylines.text import features
+
+    seed = features("Varga opens port talks", "Secretary of State Elena Varga opened talks with the dockers of Velmora.")
+    stats = Stats({}, 1)
+    state = StorylineState(id=1, title="Velmora port talks")
+    vector = vectorize(seed, stats)
+    state.absorb(features=seed, vector=vector, member=Member(1, "s", "t", "u", None, vector.terms, vector.entities),
+                 when=datetime(2025, 4, 1, tzinfo=UTC), params=Params())
+    assert state.links == {"secretary of state": "varga"}
+    later = features("Talks resume", "The secretary of state returned to Velmora for a second day of talks.")
+    with_link = judge(later, vectorize(later, stats), state, stats, datetime(2025, 4, 2, tzinfo=UTC), Params())
+    state.links.clear()
+    without = judge(later, vectorize(later, stats), state, stats, datetime(2025, 4, 2, tzinfo=UTC), Params())
+    assert "varga" in with_link.matched_entities and "varga" not in without.matched_entities
+    assert with_link.score > without.score
