@@ -53,8 +53,49 @@ class Doc:
 
 _CACHE: dict[str, tuple[list[Doc], dict[str, str]]] = {}
 
+# Validation streams: the same articles in other orders (the gold labels only decide the order, as
+# the README's News-T was made), to check that parameters are not tuned to one ordering.
+#   <set>~perm<seed>       a seeded random order (stationary stories)
+#   <set>~T<parts>-<seed>  sorted by story, cut into <parts> parts, each part shuffled (News-T recipe)
+VALIDATION = (
+    "mstream_news~perm1",
+    "mstream_news~T8-1",
+    "mstream_news~T32-1",
+    "uci6k_mixed~perm1",
+    "uci6k_mixed~T16-1",
+)
+
+
+def _variant(name: str) -> tuple[list[Doc], dict[str, str]]:
+    import random
+
+    base, _, spec = name.partition("~")
+    docs, gold = load(base)
+    docs = list(docs)
+    if spec.startswith("perm"):
+        random.Random(int(spec[4:])).shuffle(docs)
+    elif spec.startswith("T"):
+        parts, seed = (int(x) for x in spec[1:].split("-"))
+        rng = random.Random(seed)
+        order = {g: i for i, g in enumerate(sorted(set(gold.values()), key=lambda g: rng.random()))}
+        docs.sort(key=lambda d: order[gold[d.id]])  # stable: keeps the stream order inside a story
+        size = math.ceil(len(docs) / parts)
+        out = []
+        for i in range(0, len(docs), size):
+            chunk = docs[i : i + size]
+            rng.shuffle(chunk)
+            out.extend(chunk)
+        docs = out
+    else:
+        raise ValueError(name)
+    return docs, gold
+
 
 def load(name: str) -> tuple[list[Doc], dict[str, str]]:
+    if "~" in name:
+        if name not in _CACHE:
+            _CACHE[name] = _variant(name)
+        return _CACHE[name]
     if name not in _CACHE:
         docs = []
         with open(DATA / f"{name}.archive.jsonl", encoding="utf-8") as fh:
@@ -115,12 +156,17 @@ def run_cos(
     quiet: float = 0.0,  # in articles; score *= exp(-(gap)/quiet) for the gap since the cluster last moved
     size_prior: float = 0.0,  # score += size_prior * log(size)
     bm25: bool = False,
+    rel_quiet: float = 0.0,  # if > 0: score *= exp(-gap / (rel_quiet * mean_gap_z)), mean gap of the cluster's joins
+    gap0: float = 0.0,  # prior articles added to a cluster's age when estimating its mean gap
+    size_mult: float = 0.0,  # score *= 1 + size_mult * log(size)
+    rel_grace: float = 0.0,  # under rel_quiet: a gap of this many mean gaps costs nothing
 ) -> list[int]:
     stats = Stats()
     centroids: list[dict[str, float]] = []
     sqnorm: list[float] = []
     stamp: list[int] = []  # stream clock when last faded/updated
     last: list[int] = []
+    first: list[int] = []
     sizes: list[int] = []
     recent: list[list[dict[str, float]]] = []
     index: dict[str, set[int]] = defaultdict(set)
@@ -149,6 +195,11 @@ def run_cos(
             s = s_cen if mode == "centroid" else s_max if mode == "max" else mix * s_cen + (1 - mix) * s_max
             if quiet:
                 s *= math.exp(-(t - last[c]) / quiet)
+            if rel_quiet:
+                mean_gap = (t - first[c] + gap0) / sizes[c]
+                s *= math.exp(-max(0.0, t - last[c] - rel_grace * mean_gap) / (rel_quiet * mean_gap))
+            if size_mult:
+                s *= 1.0 + size_mult * math.log(sizes[c])
             if size_prior:
                 s += size_prior * math.log(sizes[c])
             if s > best_s:
@@ -176,6 +227,7 @@ def run_cos(
             sqnorm.append(sum(w * w for w in v.values()))
             stamp.append(t)
             last.append(t)
+            first.append(t)
             sizes.append(1)
             recent.append([v] if mode != "centroid" else [])
             for k in v:
@@ -202,6 +254,9 @@ def run_dmm(
     rel_fade: float = 0.0,  # if > 0: counts scaled at scoring time by exp(-gap / (rel_fade * mean_gap_z))
     gap0: float = 0.0,  # prior articles added to a cluster's age when estimating its mean gap
     grace: float = 0.0,  # gap (articles) that costs nothing under rel_fade
+    rel_grace: float = 0.0,  # under rel_fade: a gap of this many mean gaps costs nothing
+    fade_prior_only: bool = False,  # rel_fade scales m_z only, not the word counts
+    mu: float = 0.0,  # if > 0: Dirichlet prior mu * p_stream(w) (stream word frequencies) instead of beta
     biterms: str = "",  # "" unigrams; "only" word pairs as tokens (BTM / DP-BMM); "both" unigrams and pairs
 ) -> list[int]:
     """Argmax of the GSDMM/MStream conditional, one pass, binary words.
@@ -219,6 +274,7 @@ def run_dmm(
     index: dict[str, set[int]] = defaultdict(set)
     out = []
     lam = math.log(2) / half_life if half_life else 0.0
+    tokens = 0
     for t, doc in enumerate(docs):
         stats.count(doc.keys)
         words = doc.keys if entities else sorted(doc.terms)
@@ -236,6 +292,13 @@ def run_dmm(
             scale = [(x / mean) ** idf_power for x in idfs]
         else:
             scale = [1.0] * N
+        if mu:  # base measure: the stream's own word distribution so far
+            tokens += N
+            vb = mu
+            scale = [sc * 1.0 for sc in scale]
+            base = [mu * stats.df[w] / tokens for w in words]
+        else:
+            base = [beta] * N
         log_new = math.log(new_w) - sum(math.log(vb + i) for i in range(N))
         # the N log beta term of "new" is cancelled by writing join as sum log(1 + n_zw/beta)
         cand_count: dict[int, int] = defaultdict(int)
@@ -249,13 +312,15 @@ def run_dmm(
             f = math.exp(-lam * (t - stamp[c])) if lam else 1.0
             if rel_fade:
                 mean_gap = (t - first[c] + gap0) / joins[c]
-                f *= math.exp(-max(0.0, t - stamp[c] - grace) / (rel_fade * mean_gap))
+                f *= math.exp(-max(0.0, t - stamp[c] - grace - rel_grace * mean_gap) / (rel_fade * mean_gap))
             mz, nz, cw = m[c] * f, n[c] * f, nw[c]
+            if fade_prior_only:
+                nz, f = n[c], 1.0
             s = size_power * math.log(mz)
-            for w, sc in zip(words, scale):
+            for w, sc, b in zip(words, scale, base):
                 x = cw.get(w)
                 if x:
-                    s += sc * math.log1p(x * f / beta)
+                    s += sc * math.log1p(x * f / b)
             s -= sum(math.log(nz + vb + i) for i in range(N))
             if s > best_s:
                 best, best_s = c, s

@@ -14,6 +14,6 @@ os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 # storywatch reports what a run did itself; Prefect's per-task INFO lines are noise to users.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from flows.replay import replay_flow  # noqa: E402
+from flows.replay import overdue_flow, replay_flow  # noqa: E402
 
-__all__ = ["replay_flow"]
+__all__ = ["overdue_flow", "replay_flow"]

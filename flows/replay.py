@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -45,6 +46,20 @@ def deliver_task(database_url: str, console: bool) -> dict[str, Any]:
     if not console:
         settings.channels.console.enabled = False
     return steps.deliver(database_url, enabled_channels(settings))
+
+
+@task(name="check-overdue", cache_policy=NO_CACHE)
+def overdue_task(database_url: str, now: datetime) -> dict[str, Any]:
+    """Alert open threads whose due window has passed."""
+    return steps.overdue(database_url, now)
+
+
+@flow(name="storywatch-overdue", log_prints=False, validate_parameters=False)
+def overdue_flow(database_url: str, now: datetime | None = None, console: bool = True) -> dict[str, Any]:
+    """The scheduled check: threads past their window on the wall clock (or ``now``) alert, then deliver."""
+    result = overdue_task(database_url, now or datetime.now(UTC))
+    result.update(deliver_task(database_url, console))
+    return result
 
 
 @flow(name="storywatch-replay", log_prints=False, validate_parameters=False)

@@ -12,7 +12,9 @@ from alerts import Channel, deliver_pending
 from sources.records import ArticleRecord
 from storage import Database, open_database
 from storage import repo
-from storylines import Params, process_pending
+from datetime import datetime
+
+from storylines import Params, check_overdue, process_pending
 
 _DATABASES: dict[str, Database] = {}
 
@@ -47,6 +49,13 @@ def detect(url: str, *, discover: bool, params: Params | None = None) -> dict[st
         "alerts": result.alert_ids,
         "new_storylines": len(result.new_storylines),
     }
+
+
+def overdue(url: str, now: datetime) -> dict[str, Any]:
+    """Alert threads whose window ended before ``now`` with no report."""
+    with database(url).transaction() as session:
+        result = check_overdue(session, now)
+    return {"overdue": result.threads_overdue, "alerts": result.alert_ids}
 
 
 def deliver(url: str, channels: Sequence[Channel]) -> dict[str, Any]:

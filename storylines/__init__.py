@@ -2,7 +2,7 @@
 
 from storylines.detect import Params
 from storylines.errors import StorylineError, UnknownStoryline
-from storylines.service import DetectionResult, add_storyline_from_article, process_pending
+from storylines.service import DetectionResult, add_storyline_from_article, check_overdue, process_pending
 
 __all__ = [
     "DetectionResult",
@@ -10,5 +10,6 @@ __all__ = [
     "StorylineError",
     "UnknownStoryline",
     "add_storyline_from_article",
+    "check_overdue",
     "process_pending",
 ]

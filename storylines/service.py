@@ -338,6 +338,17 @@ def _record(
         row.status = "active"
 
 
+def check_overdue(session: Session, now: datetime) -> DetectionResult:
+    """Raise an overdue alert for every open thread whose window ended before ``now``.
+
+    Replay checks on the articles' clock as it goes; a live installation calls this on a
+    schedule with the wall clock, so a window that passes with no news at all still alerts.
+    """
+    result = DetectionResult()
+    _Batch(session, [], Params()).raise_overdue(now, result)
+    return result
+
+
 def add_storyline_from_article(session: Session, article: Article, *, title: str | None = None) -> tuple[Storyline, bool]:
     """Track a new storyline seeded by a stored article; returns (storyline, created).
 

@@ -429,6 +429,25 @@ def storylines_split(
                   highlight=False, soft_wrap=True)
 
 
+@storylines_app.command("overdue")
+def storylines_overdue(
+    ctx: typer.Context,
+    now: Annotated[str | None, typer.Option("--now", help="Check as of this ISO time (default: now).")] = None,
+) -> None:
+    """Alert every open thread whose due window has passed with no report (run it on a schedule)."""
+    from flows import overdue_flow
+    from sources.archive import parse_published
+
+    settings = _state(ctx).settings
+    _say_if_prefect_starts_a_server()
+    result = overdue_flow(
+        database_url=settings.database_url,
+        now=parse_published(now) if now else None,
+        console=settings.channels.console.enabled,
+    )
+    err.print(f"{result['overdue']} threads went overdue; {len(result['alerts'])} new alerts.", highlight=False)
+
+
 @storylines_app.command("mark")
 def storylines_mark(
     ctx: typer.Context,

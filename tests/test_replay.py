@@ -153,3 +153,22 @@ def test_alerts_a_channel_failed_to_take_are_delivered_on_the_next_run(sqlite_ur
     assert sorted(channel.sent) == sorted(raised)
     assert {v["status"] for v in alert_views(db)} == {"delivered"}
     db.dispose()
+
+
+def test_a_window_that_passes_with_no_news_at_all_alerts_once(sqlite_url: str) -> None:
+    """Live use: the scheduled overdue flow checks open threads against the clock it is given."""
+    from datetime import UTC, datetime
+
+    from flows import overdue_flow
+
+    db = open_database(sqlite_url)
+    track_founding_storyline(db)  # opens three threads due by 20, 25 and 27 April 2025
+    early = overdue_flow(database_url=sqlite_url, now=datetime(2025, 4, 19, tzinfo=UTC), console=False)
+    assert early["overdue"] == 0 and early["alerts"] == []
+    later = overdue_flow(database_url=sqlite_url, now=datetime(2025, 4, 26, tzinfo=UTC), console=False)
+    assert later["overdue"] == 2 and len(later["alerts"]) == 2
+    again = overdue_flow(database_url=sqlite_url, now=datetime(2025, 5, 1, tzinfo=UTC), console=False)
+    assert again["overdue"] == 1 and len(again["alerts"]) == 1  # the London round, due by 27 April
+    views = alert_views(db)
+    assert [v["kind"] for v in views] == ["overdue"] * 3 and all(v["status"] == "delivered" for v in views)
+    db.dispose()
