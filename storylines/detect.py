@@ -40,6 +40,7 @@ class Params:
     profile_entities: int = 120
     index_features: int = 40  # a storyline's features the candidate index holds
     query_features: int = 12  # an article's features looked up in the index
+    candidates: int = 20  # storylines assessed per article: the index's best
     recent_members: int = 40
 
 
@@ -156,6 +157,7 @@ class StorylineState:
     negatives: list[Member] = field(default_factory=list)
     about: list[str] = field(default_factory=list)  # key phrases of a storyline made from a description
     links: dict[str, str] = field(default_factory=dict)  # offices and holders its articles have named
+    _key_cache: dict[int, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_profile(
@@ -204,11 +206,14 @@ class StorylineState:
         return replace(params, **chosen) if chosen else params
 
     def index_keys(self, n: int) -> list[str]:
-        ranked = sorted(
-            [(w, k) for k, w in self.terms.items()] + [(w, "e:" + k) for k, w in self.entities.items()],
-            key=lambda item: (-item[0], item[1]),
-        )
-        return [k for _, k in ranked[:n]]
+        """The storyline's ``n`` heaviest features (entities prefixed ``e:``), cached until it changes."""
+        if n not in self._key_cache:
+            ranked = sorted(
+                [(w, k) for k, w in self.terms.items()] + [(w, "e:" + k) for k, w in self.entities.items()],
+                key=lambda item: (-item[0], item[1]),
+            )
+            self._key_cache[n] = [k for _, k in ranked[:n]]
+        return self._key_cache[n]
 
     def time_factor(self, when: datetime | None, params: Params) -> float:
         """How much a match still counts after the storyline has been quiet (articles' clock)."""
@@ -231,6 +236,7 @@ class StorylineState:
         Without a member (a storyline made from a description), only the profile learns:
         no sentence becomes known, so the first matching article is all news.
         """
+        self._key_cache.clear()
         fade = self.time_factor(when, params) if self.size else 1.0
         for target, source, keep in (
             (self.terms, vector.terms, params.profile_terms),

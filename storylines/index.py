@@ -1,27 +1,32 @@
 """Candidate storylines for an article from an inverted index, at a cost that hardly grows with their number.
 
-Each storyline is indexed under its heaviest features (terms, and entities prefixed ``e:``) with a
-weight: its share of the storyline's normalised profile. An article queries with its own heaviest
-features and weights; a storyline's *candidate score* is the sum, over the keys both hold, of query
-weight × storyline weight, that is the part of the detector's cosine those keys explain.
+Each storyline is indexed under its heaviest features (terms, and entities prefixed ``e:``), each
+with a weight: its share of the storyline's normalised profile. An article queries with its own
+heaviest features and weights. A storyline's *candidate score* is the sum, over the keys both hold,
+of query weight × storyline weight: the part of the detector's similarity those keys explain.
 
-Retrieval is impact-ordered and budgeted ("score-at-a-time", as in anytime impact-ordered search):
+A query never scans the storylines, nor even a whole posting list:
 
 - every posting list is kept sorted by storyline weight, heaviest first (ties by storyline id);
-- the query reads the lists in blocks, always taking next the block whose first posting has the
-  highest impact (query weight × storyline weight), until it has read ``budget`` postings;
-- the ``limit`` best-scoring storylines are returned, ties broken by the smaller id.
+- *gather*: the query reads at most ``budget`` postings in all, from the heads of its keys' lists,
+  each key's share in proportion to its query weight and a short list's unused share going to
+  the longer ones. A rare key's list is read whole; a very common key ("e:united-states",
+  "president") only for the storylines it weighs most in, so it cannot blow the cost up nor
+  crowd the rare keys out. Each storyline read gets a partial score;
+- *rank*: the ``rescore × limit`` best partial scores are completed with the keys whose lists
+  were cut before reaching them (looked up in the storyline's own weights, so a storyline found
+  through its rare keys is not ranked down for sitting deep in a common key's list), and the
+  best ``limit`` are returned, ties broken by the smaller id.
 
-So a very common key ("e:united-states", "president") costs at most what the budget lets it
-read, and only its strongest storylines; it cannot crowd out a rare key, whose short, high-impact
-list is read first. The cost of a query is bounded by the budget whatever the number of
-storylines; what grows with it is only the ``O(log n)`` search to keep lists sorted on updates.
+A query's cost is thus bounded by ``budget`` and ``rescore × limit`` whatever the number of
+storylines; only keeping lists sorted on ``add``/``remove`` grows with it (a binary search and
+a memory move in one flat array a key).
 
 Postings are kept in full (two flat arrays a key, 16 bytes a posting), so removing or
-re-weighting a storyline never leaves a hole that another storyline should have filled: the
-result depends only on what is indexed now, not on the order it was indexed in.
+re-weighting a storyline never leaves a hole another storyline should have filled: a result
+depends only on what is indexed now, never on the order it was indexed in.
 
-Pure Python, no database: ``storylines.service`` builds one per batch from the active storylines.
+Pure Python, no database: ``storylines.service`` keeps one for its active storylines.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
-from heapq import heapify, heappop, heappush, heapreplace, nsmallest
+from heapq import nsmallest
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,10 +45,9 @@ if TYPE_CHECKING:
 TERM_SHARE = 0.6
 ENTITY_SHARE = 0.4
 
-DEFAULT_BUDGET = 2048  # postings one query may read
-DEFAULT_BLOCK = 16  # postings read from a list before the next-best list is considered
+DEFAULT_BUDGET = 2048  # postings one query reads at most
+DEFAULT_RESCORE = 8  # partial scores completed per candidate returned
 _DIGITS = 12  # scores are compared rounded, so that summing order never breaks a tie
-_EPSILON = 1e-9
 
 
 class _Postings:
@@ -76,15 +80,16 @@ class _Postings:
 class CandidateIndex:
     """Keys (terms, ``e:`` entities) → storylines, queried for the best-matching few.
 
-    ``budget`` bounds the postings a query reads (its cost); ``block`` is how many it reads from
-    one list before looking again for the list with the highest next impact.
+    ``budget`` bounds the postings a query reads; ``rescore`` × ``limit`` is how many of the
+    storylines read get their score completed before the best ``limit`` are chosen. Together they
+    bound a query's cost whatever the number of storylines.
     """
 
-    def __init__(self, *, budget: int = DEFAULT_BUDGET, block: int = DEFAULT_BLOCK) -> None:
-        if budget < 1 or block < 1:
-            raise ValueError("budget and block must be positive")
+    def __init__(self, *, budget: int = DEFAULT_BUDGET, rescore: int = DEFAULT_RESCORE) -> None:
+        if budget < 1 or rescore < 1:
+            raise ValueError("budget and rescore must be positive")
         self.budget = budget
-        self.block = block
+        self.rescore = rescore
         self._postings: dict[str, _Postings] = {}
         self._weights: dict[int, dict[str, float]] = {}  # storyline → its keys' weights, negated
 
@@ -105,6 +110,10 @@ class CandidateIndex:
         """How many storylines are indexed under ``key``."""
         found = self._postings.get(key)
         return len(found.ids) if found else 0
+
+    def posting_sizes(self) -> dict[str, int]:
+        """Every key's posting list length (for figures and diagnostics)."""
+        return {key: len(postings.ids) for key, postings in self._postings.items()}
 
     def add(self, storyline_id: int, keys: Mapping[str, float]) -> None:
         """Index a new storyline under ``keys`` (weights > 0; zero weights are left out)."""
@@ -134,20 +143,19 @@ class CandidateIndex:
         self.remove(storyline_id)
         self.add(storyline_id, keys)
 
-    def candidates(self, query: Mapping[str, float], *, limit: int, budget: int | None = None) -> list[int]:
+    def candidates(self, query: Mapping[str, float], *, limit: int) -> list[int]:
         """At most ``limit`` storyline ids, best candidate score first, ties by the smaller id.
 
-        Two steps. *Gather*: read at most ``budget`` postings (the index's own by default) from
-        the heads of the query keys' lists, each key's share in proportion to its query weight,
-        a short list's unused share going to the longer ones; so rare keys are read whole and a
-        common key only for the storylines it weighs most in. Every storyline read is a
-        candidate. *Rank*: complete each candidate's score with the keys whose lists were cut
-        before reaching it (a look-up in its own weights), so the ranking among the candidates
-        is exact.
+        *Gather*: read at most ``budget`` postings from the heads of the query keys' lists, each
+        key's share in proportion to its query weight, a short list's unused share going to the
+        longer ones: rare keys are read whole, a common key only for the storylines it weighs
+        most in. Every storyline read has a partial score. *Rank*: the ``rescore × limit`` best
+        partial scores are completed with the keys whose lists were cut before reaching the
+        storyline (a look-up in its own weights), and the best ``limit`` of those are returned.
         """
         if limit < 1:
             return []
-        remaining = self.budget if budget is None else budget
+        remaining = self.budget
         lists = sorted(
             (len(postings.ids), key, weight, postings)
             for key, weight in query.items()
@@ -156,26 +164,30 @@ class CandidateIndex:
         weight_left = sum(weight for _, _, weight, _ in lists)
         scores: dict[int, float] = {}  # negated, so that ascending order is best first
         get = scores.get
-        cut: list[tuple[float, str, float, int]] = []  # (query weight, key, first unread posting's -weight, id)
+        cut: list[tuple[float, str, float, int]] = []  # query weight, key, first unread posting (-weight, id)
         for size, key, weight, postings in lists:
-            share = min(size, max(1, round(remaining * weight / weight_left)) if remaining > 0 else 0)
+            share = min(size, max(1, round(remaining * weight / weight_left))) if remaining > 0 else 0
             weight_left -= weight
             remaining -= share
             for storyline_id, neg in zip(postings.ids[:share], postings.neg[:share]):
                 scores[storyline_id] = get(storyline_id, 0.0) + weight * neg
             if share < size:
                 cut.append((weight, key, postings.neg[share], postings.ids[share]))
+        ranked = [(s, i) for i, s in scores.items()]
         if cut:
+            completed: list[tuple[float, int]] = []
             weights = self._weights
-            for storyline_id, partial in scores.items():
+            for partial, storyline_id in nsmallest(self.rescore * limit, ranked):
                 own, score = weights[storyline_id], partial
                 for weight, key, neg_cut, id_cut in cut:
-                    neg = own.get(key)
-                    # Not read yet if it sorts at or after the first unread posting.
-                    if neg is not None and (neg > neg_cut or (neg == neg_cut and storyline_id >= id_cut)):
-                        score += weight * neg
-                scores[storyline_id] = score
-        return [i for _, i in nsmallest(limit, [(round(s, _DIGITS), i) for i, s in scores.items()])]
+                    mine = own.get(key)
+                    # Unread if it sorts at or after the list's first unread posting.
+                    if mine is not None and (mine > neg_cut or (mine == neg_cut and storyline_id >= id_cut)):
+                        score += weight * mine
+                completed.append((score, storyline_id))
+            ranked = completed
+        # Rounded, so that the order the products were summed in never breaks a tie.
+        return [i for _, i in nsmallest(limit, [(round(s, _DIGITS), i) for s, i in ranked])]
 
 
 def _norm(vector: Mapping[str, float]) -> float:
@@ -188,12 +200,11 @@ def storyline_keys(state: StorylineState, n: int) -> dict[str, float]:
     The keys are those the detector itself treats as the storyline's key features
     (``StorylineState.index_keys``); the weights are each feature's share of the profile's cosine.
     """
-    # The same ranking as StorylineState.index_keys (weight descending, then key), without its
-    # sort of the whole profile: a storyline is keyed once per batch and there may be 100k.
-    ranked = sorted([(-w, k) for k, w in state.terms.items()] + [(-w, "e:" + k) for k, w in state.entities.items()])
-    del ranked[n:]
     term_norm, entity_norm = _norm(state.terms) or 1.0, _norm(state.entities) or 1.0
-    return {k: -w / (entity_norm if k.startswith("e:") else term_norm) for w, k in ranked}
+    return {
+        key: state.entities[key[2:]] / entity_norm if key.startswith("e:") else state.terms[key] / term_norm
+        for key in state.index_keys(n)
+    }
 
 
 def article_query(vector: ArticleVector, n: int) -> dict[str, float]:

@@ -20,6 +20,7 @@ from storage import repo
 from storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
 from storylines.detect import ArticleVector, Assessment, Member, Params, Stats, StorylineState, assess, vectorize
 from storylines.errors import StorylineError
+from storylines.index import CandidateIndex, article_query, storyline_keys
 from storylines.text import TextFeatures, features
 from storylines.threads import OpenThread, ThreadDraft, find_resolution, find_threads, is_same_thread
 
@@ -81,7 +82,7 @@ class _Batch:
         self.states = {
             s.id: StorylineState.from_profile(s.id, s.title, s.profile, s.last_article_at) for s in self.rows.values()
         }
-        self.index: dict[str, set[int]] = defaultdict(set)
+        self.index = CandidateIndex()
         for state in self.states.values():
             self.reindex(state)
         self.threads: dict[int, Thread] = {
@@ -95,8 +96,8 @@ class _Batch:
         self.changed: set[int] = set()
 
     def reindex(self, state: StorylineState) -> None:
-        for key in state.index_keys(self.params.index_features):
-            self.index[key].add(state.id)
+        """(Re-)index a storyline under its current key features (keys it lost are dropped)."""
+        self.index.update(state.id, storyline_keys(state, self.params.index_features))
 
     def count(self, feats: TextFeatures) -> None:
         """Count the article into the stream's frequencies before weighing it (order-deterministic)."""
@@ -106,11 +107,10 @@ class _Batch:
             self.increments[key] += 1
         self.increments[repo.DOC_COUNT_KEY] += 1
 
-    def candidates(self, keys: list[str]) -> list[StorylineState]:
-        found: set[int] = set()
-        for key in keys:
-            found |= self.index.get(key, set())
-        return [self.states[i] for i in sorted(found)]
+    def candidates(self, vector: ArticleVector) -> list[StorylineState]:
+        """The storylines worth assessing for an article: the index's best few, in id order."""
+        query = article_query(vector, self.params.query_features)
+        return [self.states[i] for i in sorted(self.index.candidates(query, limit=self.params.candidates))]
 
     def alerting(self, storyline_id: int) -> bool:
         """Muted storylines keep gathering articles but raise no alerts."""
@@ -279,7 +279,7 @@ def process_pending(
         vector = vectorize(feats, batch.stats)
         assessments = [
             assess(feats, vector, state, batch.stats, when, params)
-            for state in batch.candidates(vector.top_keys(params.query_features))
+            for state in batch.candidates(vector)
         ]
         members = [a for a in assessments if a.role in ("follow-up", "duplicate")]
         if not members:
