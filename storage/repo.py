@@ -278,3 +278,26 @@ def thread_outcomes(session: Session) -> list[dict[str, Any]]:
         }
         for t in session.scalars(select(Thread).order_by(Thread.id))
     ]
+
+
+def move_storyline_contents(session: Session, source: int, target: int, article_ids: set[int] | None = None) -> None:
+    """Move memberships, threads and alerts (of some articles, or all) from one storyline to another."""
+    taken = set(session.scalars(select(StorylineArticle.article_id).where(StorylineArticle.storyline_id == target)))
+    memberships = session.scalars(select(StorylineArticle).where(StorylineArticle.storyline_id == source))
+    for membership in memberships:
+        if article_ids is not None and membership.article_id not in article_ids:
+            continue
+        if membership.article_id in taken:
+            session.delete(membership)  # the target already holds this article
+        else:
+            membership.storyline_id = target
+    moved_threads = set()
+    for thread in session.scalars(select(Thread).where(Thread.storyline_id == source)):
+        if article_ids is None or thread.opened_by_article_id in article_ids:
+            thread.storyline_id = target
+            thread.key = f"{thread.key}@{source}"  # keys are unique per storyline
+            moved_threads.add(thread.id)
+    for alert in session.scalars(select(Alert).where(Alert.storyline_id == source)):
+        if article_ids is None or alert.article_id in article_ids or alert.thread_id in moved_threads:
+            alert.storyline_id = target
+    session.flush()

@@ -34,6 +34,15 @@ class Params:
     min_sentence_features: int = 3  # shorter sentences carry no fact of their own
     known_sentences: int = 600  # sentences a storyline remembers for novelty
     rejected_similarity: float = 0.5  # cosine to a user-rejected article that keeps one out
+    # Discovery (replay --discover): which storyline an article joins, or whether it starts one.
+    # Tuned in bench/cluster_experiments.py on three labelled streams with one set of constants;
+    # the clock is the number of articles seen, and quiet is measured in a storyline's own pace.
+    discover_threshold: float = 0.30  # boosted, quiet-damped term cosine to join a storyline
+    discover_size_boost: float = 0.5  # larger storylines attract: × (1 + boost · ln size)
+    discover_quiet: float = 3.0  # after the grace, fade by e every this many mean gaps
+    discover_grace: float = 4.0  # mean gaps of quiet that cost nothing
+    discover_gap_prior: float = 200.0  # articles added to a young storyline's span, to steady its pace
+    discover_merge: float = 0.30  # profile cosine at which two storylines are folded into one
     time_scale_days: float = 21.0  # similarity fades by e every this many quiet days
     grace_days: float = 2.0  # quiet days that cost nothing
     profile_terms: int = 250
@@ -157,6 +166,8 @@ class StorylineState:
     negatives: list[Member] = field(default_factory=list)
     about: list[str] = field(default_factory=list)  # key phrases of a storyline made from a description
     links: dict[str, str] = field(default_factory=dict)  # offices and holders its articles have named
+    first_doc: int = 0  # the stream's article count when the storyline began, and when it last grew
+    last_doc: int = 0
     _key_cache: dict[int, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -178,6 +189,8 @@ class StorylineState:
             negatives=[Member(**m) for m in profile.get("negatives", [])],
             about=list(profile.get("about", [])),
             links=dict(profile.get("links", {})),
+            first_doc=int(profile.get("first_doc", 0)),
+            last_doc=int(profile.get("last_doc", 0)),
         )
 
     def to_profile(self) -> dict[str, Any]:
@@ -193,7 +206,32 @@ class StorylineState:
             "negatives": [m.to_dict() for m in self.negatives],
             "about": list(self.about),
             "links": dict(self.links),
+            "first_doc": self.first_doc,
+            "last_doc": self.last_doc,
         }
+
+    def fold_in(self, other: StorylineState, params: Params) -> None:
+        """Take another storyline's evidence in whole (discovery found they are one story)."""
+        self._key_cache.clear()
+        for target, source, keep in (
+            (self.terms, other.terms, params.profile_terms),
+            (self.entities, other.entities, params.profile_entities),
+        ):
+            for key, weight in source.items():
+                target[key] = target.get(key, 0.0) + weight
+            trimmed = _top(target, keep)
+            target.clear()
+            target.update(trimmed)
+        self.known_terms |= other.known_terms
+        self.known_entities |= other.known_entities
+        self.members = sorted(self.members + other.members, key=lambda m: m.article_id)[-params.recent_members :]
+        self.sentences = [*self.sentences, *other.sentences][-params.known_sentences :]
+        self.negatives = [*self.negatives, *other.negatives][-20:]
+        self.links = {**other.links, **self.links}
+        self.size += other.size
+        self.first_doc, self.last_doc = min(self.first_doc, other.first_doc), max(self.last_doc, other.last_doc)
+        if other.last_article_at and (self.last_article_at is None or other.last_article_at > self.last_article_at):
+            self.last_article_at = other.last_article_at
 
     def sources(self) -> set[str]:
         """The outlets among the storyline's recent articles."""
@@ -298,6 +336,21 @@ class Assessment:
             "duplicate_similarity": round(self.duplicate_similarity, 4),
             "like_rejected": self.like_rejected.reference if self.like_rejected else None,
         }
+
+
+def discover_score(vector: ArticleVector, state: StorylineState, clock: int, params: Params) -> float:
+    """How strongly a new article belongs to a storyline when discovering stories in a stream.
+
+    Term cosine to the storyline's profile (names are already among the terms; entity
+    cosine hurt on headline streams), boosted for larger storylines, and damped once the
+    storyline has been quiet for longer than its own pace would explain: a story that
+    moves daily is stale after a quiet week, one that moves monthly is not.
+    """
+    mean_gap = (clock - state.first_doc + params.discover_gap_prior) / max(state.size, 1)
+    quiet = clock - state.last_doc - params.discover_grace * mean_gap
+    fade = math.exp(-max(0.0, quiet) / (params.discover_quiet * mean_gap))
+    boost = 1.0 + params.discover_size_boost * math.log(max(state.size, 1))
+    return cosine(vector.terms, state.terms) * fade * boost
 
 
 def _with_storyline_links(features: TextFeatures, vector: ArticleVector, state: StorylineState, stats: Stats) -> ArticleVector:

@@ -93,35 +93,12 @@ def set_status(session: Session, storyline_id: int, status: str) -> Storyline:
     return storyline
 
 
-def _move(session: Session, source: int, target: int, article_ids: set[int] | None = None) -> None:
-    """Move memberships, threads and alerts (of some articles, or all) from one storyline to another."""
-    taken = set(session.scalars(select(StorylineArticle.article_id).where(StorylineArticle.storyline_id == target)))
-    memberships = session.scalars(select(StorylineArticle).where(StorylineArticle.storyline_id == source))
-    for membership in memberships:
-        if article_ids is not None and membership.article_id not in article_ids:
-            continue
-        if membership.article_id in taken:
-            session.delete(membership)  # the target already holds this article
-        else:
-            membership.storyline_id = target
-    moved_threads = set()
-    for thread in session.scalars(select(Thread).where(Thread.storyline_id == source)):
-        if article_ids is None or thread.opened_by_article_id in article_ids:
-            thread.storyline_id = target
-            thread.key = f"{thread.key}@{source}"  # keys are unique per storyline
-            moved_threads.add(thread.id)
-    for alert in session.scalars(select(Alert).where(Alert.storyline_id == source)):
-        if article_ids is None or alert.article_id in article_ids or alert.thread_id in moved_threads:
-            alert.storyline_id = target
-    session.flush()
-
-
 def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
     """Fold ``other`` into ``keep``: its articles, threads and alerts move, then it is deleted."""
     if keep_id == other_id:
         raise StorylineError("cannot merge a storyline into itself")
     keep, other = get_storyline(session, keep_id), get_storyline(session, other_id)
-    _move(session, other.id, keep.id)
+    repo.move_storyline_contents(session, other.id, keep.id)
     kept = StorylineState.from_profile(keep.id, keep.title, keep.profile, None)
     gone = StorylineState.from_profile(other.id, other.title, other.profile, None)
     kept.negatives += gone.negatives
@@ -144,7 +121,7 @@ def split(session: Session, storyline_id: int, at: datetime, *, title: str | Non
     new = Storyline(title=title or first.title, origin="split", status=storyline.status, seed_article_id=first.id)
     session.add(new)
     session.flush()
-    _move(session, storyline.id, new.id, {a.id for a in later})
+    repo.move_storyline_contents(session, storyline.id, new.id, {a.id for a in later})
     rebuild(session, storyline)
     rebuild(session, new)
     return new

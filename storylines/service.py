@@ -8,7 +8,7 @@ together or not at all. Time always comes from the articles, so replay is repeat
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +18,18 @@ from sqlalchemy.orm import Session
 
 from storage import repo
 from storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
-from storylines.detect import ArticleVector, Assessment, Member, Params, Stats, StorylineState, assess, vectorize
+from storylines.detect import (
+    ArticleVector,
+    Assessment,
+    Member,
+    Params,
+    Stats,
+    StorylineState,
+    assess,
+    cosine,
+    discover_score,
+    vectorize,
+)
 from storylines.errors import StorylineError
 from storylines.index import CandidateIndex, article_query, storyline_keys
 from storylines.text import TextFeatures, features
@@ -124,7 +135,7 @@ class _Batch:
         row = Storyline(title=article.title or article.reference, origin=origin, status=status, seed_article_id=article.id)
         self.session.add(row)
         self.session.flush()
-        state = StorylineState(id=row.id, title=row.title)
+        state = StorylineState(id=row.id, title=row.title, first_doc=self.stats.documents, last_doc=self.stats.documents)
         when = _when(article)
         state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=self.params)
         self.rows[row.id], self.states[row.id] = row, state
@@ -135,6 +146,38 @@ class _Batch:
         )
         self.open_threads(row.id, article, find_threads(list(feats.sentences), when), result)
         return state
+
+    def merge(self, a: StorylineState, b: StorylineState) -> StorylineState | None:
+        """Fold one storyline into the other (discovery found them one story); returns the kept one.
+
+        A storyline a user asked for is never folded into another: it is kept, or, if both
+        were asked for, nothing is merged.
+        """
+        tracked = [s for s in (a, b) if self.rows[s.id].origin != "discovered"]
+        if len(tracked) == 2:
+            return None
+        if tracked:
+            keep = tracked[0]
+        else:
+            keep = min((a, b), key=lambda s: (-s.size, s.id))
+        gone = b if keep is a else a
+        keep.fold_in(gone, self.params)
+        repo.move_storyline_contents(self.session, gone.id, keep.id)
+        self.session.delete(self.rows[gone.id])
+        self.session.flush()
+        self.index.remove(gone.id)
+        del self.states[gone.id], self.rows[gone.id]
+        self.changed.discard(gone.id)
+        self.changed.add(keep.id)
+        self.reindex(keep)
+        self.promote(keep)
+        return keep
+
+    def promote(self, state: StorylineState) -> None:
+        """A discovered candidate becomes a visible storyline once a second outlet reports it."""
+        row = self.rows[state.id]
+        if row.status == "candidate" and len(state.sources()) > 1:
+            row.status = "active"
 
     def open_threads(self, storyline_id: int, article: Article, drafts: list[ThreadDraft], result: DetectionResult) -> None:
         """Store new threads, skipping restatements of ones the storyline already holds."""
@@ -277,24 +320,52 @@ def process_pending(
         feats = batch.features[article.id]
         batch.count(feats)
         vector = vectorize(feats, batch.stats)
-        assessments = [
-            assess(feats, vector, state, batch.stats, when, params)
-            for state in batch.candidates(vector)
-        ]
-        members = [a for a in assessments if a.role in ("follow-up", "duplicate")]
-        if not members:
-            backgrounds = [a for a in assessments if a.role == "background"]
-            members = sorted(backgrounds, key=lambda a: (-a.score, a.storyline_id))[:1]
-        for decision in members:
-            _record(batch, article, feats, vector, decision, result)
-        if discover and not any(a.role in ("follow-up", "duplicate") for a in members):
-            state = batch.start_storyline(article, feats, "discovered", result)
-            result.new_storylines.append(state.id)
-            result.roles["seed"] += 1
+        candidates = batch.candidates(vector)
+        if discover:
+            _discover(batch, article, feats, vector, candidates, result)
+        else:
+            assessments = [assess(feats, vector, state, batch.stats, when, params) for state in candidates]
+            members = [a for a in assessments if a.role in ("follow-up", "duplicate")]
+            if not members:
+                backgrounds = [a for a in assessments if a.role == "background"]
+                members = sorted(backgrounds, key=lambda a: (-a.score, a.storyline_id))[:1]
+            for decision in members:
+                _record(batch, article, feats, vector, decision, result)
         article.processed_at = utcnow()
         result.processed += 1
     batch.save()
     return result
+
+
+def _discover(
+    batch: _Batch, article: Article, feats: TextFeatures, vector: ArticleVector, candidates: list[StorylineState],
+    result: DetectionResult,
+) -> None:
+    """Discovery: join the storyline the article belongs to most, or start one; then merge look-alikes."""
+    params, clock, when = batch.params, batch.stats.documents, _when(article)
+    best, best_score = None, 0.0
+    for state in candidates:  # in id order, so ties go to the older storyline
+        score = discover_score(vector, state, clock, params)
+        if score > best_score:
+            best, best_score = state, score
+    decision = None
+    if best is not None and best_score >= params.discover_threshold:
+        # Belonging is decided; assess only says whether it is news or a retelling.
+        decision = assess(feats, vector, best, batch.stats, when,
+                          replace(params, match_threshold=0.0, min_coverage=0.0, background_threshold=-1.0))
+    if decision is None or decision.role not in ("follow-up", "duplicate"):
+        batch.start_storyline(article, feats, "discovered", result)
+        result.new_storylines.append(article.id)
+        result.roles["seed"] += 1
+        return
+    decision.score = best_score
+    _record(batch, article, feats, vector, decision, result)
+    assert best is not None
+    others = [(cosine(best.terms, s.terms), s) for s in candidates if s.id != best.id and s.id in batch.states]
+    if others:
+        similarity, other = max(others, key=lambda item: (item[0], -item[1].id))
+        if similarity >= params.discover_merge:
+            batch.merge(best, other)
 
 
 def _record(
@@ -331,11 +402,10 @@ def _record(
             if alert_id is not None:
                 result.alert_ids.append(alert_id)
     state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=batch.params)
+    state.last_doc = batch.stats.documents
     batch.changed.add(state.id)
     batch.reindex(state)
-    row = batch.rows[state.id]
-    if row.status == "candidate" and len(state.sources()) > 1:
-        row.status = "active"
+    batch.promote(state)
 
 
 def check_overdue(session: Session, now: datetime) -> DetectionResult:
