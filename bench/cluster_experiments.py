@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from storylines.scoring import cluster_scores  # noqa: E402
 from storylines.text import features  # noqa: E402
 
-DATA = Path("/work/shared/data/streams")
+DATA = ROOT.parent / "shared" / "data" / "streams"  # ../shared beside the checkout
 SETS = ("mstream_news", "mstream_newsT", "uci6k_mixed")
 
 
