@@ -36,7 +36,9 @@ def forget_databases() -> None:
 def store(url: str, records: Sequence[ArticleRecord]) -> list[int]:
     """Store a batch of articles; returns the ids of those not seen before."""
     with database(url).transaction() as session:
-        return repo.store_articles(session, records)
+        new = repo.store_articles(session, records)
+        repo.link_near_duplicates(session, new)
+        return new
 
 
 def detect(url: str, *, discover: bool, params: Params | None = None) -> dict[str, Any]:

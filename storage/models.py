@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    LargeBinary,
     DateTime,
     Float,
     ForeignKey,
@@ -98,11 +99,27 @@ class Article(Base):
     # Set in the same transaction as the article's memberships and alerts, so a crash
     # before it leaves the article to be detected again on the next run.
     processed_at: Mapped[datetime | None]
+    # A syndicated copy (near-duplicate text under another URL) points at the article it copies.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash signature of the text
 
     @property
     def reference(self) -> str:
         """How users name this article: its archive id where it came from an archive, else its URL."""
         return self.archive_id or self.canonical_url
+
+
+class FeedEntry(Base):
+    """An entry a feed has listed, by its identity (stable GUID, else canonical link)."""
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("feed_id", "identity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    identity: Mapped[str] = mapped_column(String(2048))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Storyline(Base):

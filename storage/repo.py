@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sources import dedupe
 from sources.records import ArticleRecord
 from storage.models import Alert, Article, Storyline, StorylineArticle, TermStat, Thread, utcnow
+
+NEAR_DUPLICATE_WINDOW = timedelta(days=14)  # how far back a syndicated copy's original is looked for
 
 DOC_COUNT_KEY = "#documents"  # the TermStat row holding how many articles the frequencies cover
 
@@ -55,6 +58,39 @@ def store_articles(
         )
         new_ids.extend(session.scalars(statement).all())
     return sorted(new_ids)
+
+
+def link_near_duplicates(session: Session, article_ids: Sequence[int]) -> dict[int, int]:
+    """Sign new articles and link each syndicated copy to its original; returns {copy: original}.
+
+    Originals are looked for among articles published up to two weeks before the batch, and
+    in the batch itself in publication order, so the first outlet's copy is the original.
+    """
+    if not article_ids:
+        return {}
+    new = list(session.scalars(
+        select(Article).where(Article.id.in_(article_ids)).order_by(Article.published_at, Article.id)
+    ))
+    signed = [(a, dedupe.signature(a.text)) for a in new]
+    if not any(m is not None for _, m in signed):
+        return {}
+    earliest = min((a.published_at for a, _ in signed if a.published_at), default=None)
+    known = select(Article.id, Article.minhash).where(Article.minhash.is_not(None), Article.id.not_in(article_ids))
+    if earliest is not None:
+        known = known.where(Article.published_at >= earliest - NEAR_DUPLICATE_WINDOW)
+    index = dedupe.NearDuplicates()
+    for article_id, data in session.execute(known):
+        index.add(article_id, dedupe.from_bytes(data))
+    links: dict[int, int] = {}
+    for article, minhash in signed:
+        if minhash is None:
+            continue
+        original = index.original_of(minhash)
+        if original is not None:
+            article.duplicate_of_id = links[article.id] = original
+        article.minhash = dedupe.to_bytes(minhash)
+        index.add(article.id, minhash)
+    return links
 
 
 def pending_articles(session: Session, *, limit: int | None = None) -> list[Article]:

@@ -321,7 +321,9 @@ def process_pending(
         batch.count(feats)
         vector = vectorize(feats, batch.stats)
         candidates = batch.candidates(vector)
-        if discover:
+        if article.duplicate_of_id is not None:
+            _record_copy(batch, article, result)
+        elif discover:
             _discover(batch, article, feats, vector, candidates, result)
         else:
             assessments = [assess(feats, vector, state, batch.stats, when, params) for state in candidates]
@@ -335,6 +337,22 @@ def process_pending(
         result.processed += 1
     batch.save()
     return result
+
+
+def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> None:
+    """A syndicated copy follows its original: a duplicate wherever the original belongs, never an alert."""
+    for membership in batch.session.scalars(
+        select(StorylineArticle).where(StorylineArticle.article_id == article.duplicate_of_id)
+    ):
+        if membership.role == "background":
+            continue
+        original = batch.session.get(Article, article.duplicate_of_id)
+        repo.add_membership(
+            batch.session, storyline_id=membership.storyline_id, article_id=article.id, role="duplicate",
+            score=membership.score,
+            evidence={"duplicate_of": original.reference if original else None, "near_duplicate": True},
+        )
+        result.roles["duplicate"] += 1
 
 
 def _discover(
