@@ -344,8 +344,8 @@ def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> No
     for membership in batch.session.scalars(
         select(StorylineArticle).where(StorylineArticle.article_id == article.duplicate_of_id)
     ):
-        if membership.role == "background":
-            continue
+        if membership.role not in ("seed", "follow-up", "duplicate"):
+            continue  # the original only mentions the story, or a user said it does not belong
         original = batch.session.get(Article, article.duplicate_of_id)
         repo.add_membership(
             batch.session, storyline_id=membership.storyline_id, article_id=article.id, role="duplicate",
