@@ -15,5 +15,6 @@ os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.replay import overdue_flow, replay_flow  # noqa: E402
+from flows.poll import poll_flow  # noqa: E402
 
-__all__ = ["overdue_flow", "replay_flow"]
+__all__ = ["overdue_flow", "poll_flow", "replay_flow"]

@@ -26,10 +26,12 @@ db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=Tr
 storylines_app = typer.Typer(help="Add and inspect the storylines storywatch tracks.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Read the alerts storywatch raised.", no_args_is_help=True)
 export_app = typer.Typer(help="Export results for scoring and inspection.", no_args_is_help=True)
+feeds_app = typer.Typer(help="The feeds storywatch polls.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(storylines_app, name="storylines")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(export_app, name="export")
+app.add_typer(feeds_app, name="feeds")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -501,6 +503,155 @@ def explain(
         for entry in result["nearest"]:
             out.print(f"  storyline {entry['storyline_id']} ({entry['storyline_title']}): score {entry['score']}; "
                       f"{entry['reason']}", highlight=False, soft_wrap=True)
+
+
+@feeds_app.command("add")
+def feeds_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed).")],
+    name: Annotated[str | None, typer.Option("--name", help="A name to show instead of the URL.")] = None,
+    interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
+) -> None:
+    """Add a feed to poll."""
+    from sources.netguard import check_url
+    from storage import feeds as feed_store
+
+    check_url(url)
+    with _database(ctx).transaction() as session:
+        feed, created = feed_store.add_feed(session, url, name=name, interval_minutes=interval)
+        verb = "Added" if created else "Already polling"
+        out.print(f"{verb} feed {feed.id}: {feed.name or feed.url}", highlight=False, soft_wrap=True)
+
+
+@feeds_app.command("import")
+def feeds_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="An OPML file, as feed readers export.")],
+    interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
+) -> None:
+    """Add every feed of an OPML file."""
+    from sources.opml import read_opml
+    from storage import feeds as feed_store
+
+    outlines = read_opml(path)
+    added = 0
+    with _database(ctx).transaction() as session:
+        for outline in outlines:
+            added += feed_store.add_feed(session, outline.url, name=outline.title, interval_minutes=interval)[1]
+    out.print(f"Imported {added} new feeds ({len(outlines) - added} already polled) from {path}", soft_wrap=True)
+
+
+@feeds_app.command("export")
+def feeds_export(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Print the feeds as OPML."""
+    from sqlalchemy import select
+
+    from sources.opml import OutlineFeed, write_opml
+    from storage.models import Feed
+
+    with _database(ctx).sessions() as session:
+        document = write_opml([OutlineFeed(f.url, f.name) for f in session.scalars(select(Feed).order_by(Feed.id))])
+    if output is None:
+        sys.stdout.write(document)
+    else:
+        output.write_text(document, encoding="utf-8")
+
+
+@feeds_app.command("list")
+def feeds_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False
+) -> None:
+    """Each feed's last status, last new entry, errors in a row, next poll, and what is wrong."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from storage import feeds as feed_store
+    from storage.models import Feed
+
+    now = datetime.now(UTC)
+    with _database(ctx).sessions() as session:
+        rows = [
+            {
+                "id": f.id, "name": f.name, "url": f.url, "last_status": f.last_status,
+                "last_polled_at": f.last_polled_at.isoformat() if f.last_polled_at else None,
+                "last_new_entry_at": f.last_new_entry_at.isoformat() if f.last_new_entry_at else None,
+                "consecutive_errors": f.consecutive_errors,
+                "next_poll_at": f.next_poll_at.isoformat() if f.next_poll_at else None,
+                "healthy": not feed_store.is_unhealthy(f, now),
+                "last_error": f.last_error,
+                "disabled_reason": f.disabled_reason,
+            }
+            for f in session.scalars(select(Feed).order_by(Feed.id))
+        ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("id", "feed", "status", "last new entry", "errors", "next poll", "problem")
+    for row in rows:
+        problem = row["last_error"] or ""
+        if not row["healthy"]:
+            problem = f"[red]unhealthy:[/] {problem}"
+        table.add_row(
+            str(row["id"]), row["name"] or row["url"], str(row["last_status"] or "never"),
+            (row["last_new_entry_at"] or "")[:16], str(row["consecutive_errors"]), (row["next_poll_at"] or "now")[:16],
+            problem,
+        )
+    out.print(table)
+
+
+@feeds_app.command("remove")
+def feeds_remove(ctx: typer.Context, feed_id: Annotated[int, typer.Argument(help="Feed id.")]) -> None:
+    """Stop polling a feed (its articles stay)."""
+    from storage.models import Feed
+
+    with _database(ctx).transaction() as session:
+        feed = session.get(Feed, feed_id)
+        if feed is None:
+            raise StorywatchError(f"no feed {feed_id}; `storywatch feeds list` shows them")
+        session.delete(feed)
+    out.print(f"Removed feed {feed_id}")
+
+
+@app.command()
+def poll(
+    ctx: typer.Context,
+    feed: Annotated[int | None, typer.Option("--feed", help="Poll only this feed, due or not.")] = None,
+    archive: Annotated[
+        Path | None, typer.Option("--archive", help="Folder for the WARC capture (default: warc/ in the data dir).")
+    ] = None,
+    no_archive: Annotated[bool, typer.Option("--no-archive", help="Do not write a WARC capture.")] = False,
+) -> None:
+    """Run one polling round through the Prefect flow: fetch due feeds, store new articles, alert."""
+    from flows import poll_flow
+    from storywatch.config import default_data_dir
+
+    settings = _state(ctx).settings
+    folder = None if no_archive else str(archive or default_data_dir() / "warc")
+    _say_if_prefect_starts_a_server()
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+        transient=True, disable=not err.is_terminal,
+    ) as bar:
+        progress.listen(_RichProgress(bar))
+        try:
+            summary = poll_flow(
+                database_url=settings.database_url, feed_id=feed, force=feed is not None, archive_dir=folder,
+                console=settings.channels.console.enabled,
+            )
+        finally:
+            progress.listen(None)
+    for problem in summary["failed"] + summary["page_problems"]:
+        err.print(f"[yellow]problem[/] {problem}", highlight=False, soft_wrap=True)
+    err.print(
+        f"Polled {summary['feeds']} feeds ({summary['not_modified']} unchanged, {len(summary['failed'])} failed); "
+        f"{summary['new_entries']} new entries, {summary['new_articles']} new articles; "
+        f"{len(summary['alerts'])} new alerts.",
+        highlight=False, soft_wrap=True,
+    )
 
 
 @alerts_app.command("list")

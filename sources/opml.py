@@ -1,0 +1,57 @@
+"""OPML, the feed-list format every reader imports and exports."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from sources.errors import SourceError
+
+
+class OPMLError(SourceError):
+    """An OPML file cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutlineFeed:
+    url: str
+    title: str | None
+
+
+def read_opml(path: Path) -> list[OutlineFeed]:
+    """Every feed (outline with an xmlUrl) in an OPML file, nested folders included, in order."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise OPMLError(f"cannot read {path}: {exc}") from exc
+    if b"<!ENTITY" in data:  # no DTD tricks: an OPML file needs none
+        raise OPMLError(f"{path}: OPML with entity declarations is refused")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise OPMLError(f"{path} is not valid OPML: {exc}") from exc
+    if root.tag.lower() != "opml":
+        raise OPMLError(f"{path} is not OPML (its root element is <{root.tag}>)")
+    feeds = []
+    for outline in root.iter("outline"):
+        url = outline.get("xmlUrl") or outline.get("xmlurl")
+        if url and url.strip():
+            feeds.append(OutlineFeed(url.strip(), outline.get("title") or outline.get("text")))
+    return feeds
+
+
+def write_opml(feeds: list[OutlineFeed], *, title: str = "storywatch feeds") -> str:
+    """An OPML 2.0 document listing the feeds."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        f"  <head><title>{title}</title></head>",
+        "  <body>",
+    ]
+    for feed in feeds:
+        name = quoteattr(feed.title or feed.url)
+        lines.append(f'    <outline type="rss" text={name} title={name} xmlUrl={quoteattr(feed.url)}/>')
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines)

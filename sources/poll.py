@@ -1,0 +1,142 @@
+"""One polling round, as plain async functions: fetch due feeds, parse them, fetch new entries' pages.
+
+This plays Miniflux's handler.go without its storage: the flow (``flows/poll.py``) hands in
+what is due, records what came back, and stores the articles. One feed's failure is recorded
+for that feed and never stops the round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sources.clean import canonical_url, clean_html
+from sources.errors import FetchError, HTTPStatusError, SourceError
+from sources.feeds import FeedEntry, parse_feed
+from sources.fetch import PAGE_MAX_BYTES, Fetcher, FetchResult, FetchTarget
+from sources.records import ArticleRecord
+
+MIN_PAGE_CHARS = 200  # a page yielding less text than this falls back to the feed's own text
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRequest:
+    """A feed to poll, with the validators its last answer gave."""
+
+    feed_id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(slots=True)
+class FeedPoll:
+    """What polling one feed gave: entries, a 304, or an error to record on the feed."""
+
+    feed_id: int
+    url: str
+    status: int | None = None
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None
+    entries: list[FeedEntry] = field(default_factory=list)
+    warning: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    feed_id: int
+    feed_title: str | None
+    entry: FeedEntry
+
+
+async def poll_feeds(requests: list[FeedRequest], fetcher: Fetcher) -> list[FeedPoll]:
+    """Fetch and parse every feed (conditional GET); one result per request, in order."""
+    answers = await fetcher.fetch_many(FetchTarget(r.url, r.etag, r.last_modified) for r in requests)
+    return [_interpret(request, answer) for request, answer in zip(requests, answers, strict=True)]
+
+
+def _interpret(request: FeedRequest, answer: FetchResult | FetchError) -> FeedPoll:
+    poll = FeedPoll(feed_id=request.feed_id, url=request.url)
+    if isinstance(answer, FetchError):
+        poll.error = str(answer)
+        if isinstance(answer, HTTPStatusError):
+            poll.status, poll.retry_after = answer.status, answer.retry_after
+        return poll
+    poll.status, poll.permanent_url = answer.status, answer.permanent_url
+    poll.etag, poll.last_modified = answer.etag, answer.last_modified
+    if answer.not_modified:  # a 304 costs no parsing
+        poll.not_modified = True
+        return poll
+    try:
+        parsed = parse_feed(answer.content, answer.url, answer.headers)
+    except SourceError as exc:
+        poll.error = f"feed {request.url}: {exc}"
+        return poll
+    poll.entries, poll.warning = list(parsed.entries), parsed.warning
+    return poll
+
+
+async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher) -> tuple[list[tuple[NewEntry, ArticleRecord]], list[str]]:
+    """Fetch and clean each new entry's page; fall back to the feed's own text, marked partial.
+
+    Returns the articles (with the entry each came from) and what went wrong, one line each.
+    """
+    links = [e.entry.link for e in entries if e.entry.link]
+    answers = iter(await fetcher.fetch_many(FetchTarget(link, max_bytes=PAGE_MAX_BYTES) for link in links))
+    articles, problems = [], []
+    for new in entries:
+        entry = new.entry
+        answer = next(answers) if entry.link else None
+        record, problem = _article(new, answer)
+        if problem:
+            problems.append(problem)
+        if record is not None:
+            articles.append((new, record))
+    return articles, problems
+
+
+def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[ArticleRecord | None, str | None]:
+    entry = new.entry
+    feed_text = (entry.text or "").strip()
+    problem = None
+    page = None
+    if isinstance(answer, FetchResult):
+        try:
+            page = clean_html(answer.content, answer.url)
+        except SourceError as exc:
+            problem = f"{entry.link}: {exc}; using the feed's text"
+    elif isinstance(answer, FetchError):
+        problem = f"{entry.link}: {answer}; using the feed's text"
+    if page is not None and len(page.text) >= MIN_PAGE_CHARS:
+        return ArticleRecord(
+            url=page.canonical_url or canonical_url(answer.url if isinstance(answer, FetchResult) else entry.link or ""),
+            title=entry.title or page.title or "",
+            text=page.text,
+            published=entry.published or page.published or datetime.now(UTC),
+            archive_id=None,
+            source=new.feed_title,
+            language=page.language,
+            partial=False,
+            origin=entry.link or "",
+        ), problem
+    if not feed_text and page is None:
+        return None, problem or f"entry {entry.identity}: no page and no text in the feed; skipped"
+    text = feed_text if len(feed_text) >= len(page.text if page else "") else (page.text if page else "")
+    return ArticleRecord(
+        url=canonical_url(entry.link) if entry.link else entry.identity,
+        title=entry.title or "",
+        text=text,
+        published=entry.published or datetime.now(UTC),
+        source=new.feed_title,
+        language=page.language if page else None,
+        partial=True,
+        origin=entry.link or entry.identity,
+    ), problem

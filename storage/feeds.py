@@ -1,0 +1,127 @@
+"""Feeds as the poller sees them: which are due, what each round did to their health, what is new.
+
+Like Miniflux's storage/feed.go: a failure is recorded on the feed and cleared by the next
+success; unlike Miniflux, a failing feed is never switched off: it backs off (capped at a
+day) and keeps saying what went wrong, and after a day of failures it shows as unhealthy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Article, Feed, FeedEntry, StorylineArticle, utcnow
+
+UNHEALTHY_AFTER = timedelta(hours=24)
+
+
+def add_feed(session: Session, url: str, *, name: str | None = None, interval_minutes: int = 15) -> tuple[Feed, bool]:
+    """Add a feed (or return the one with this URL); returns (feed, created)."""
+    existing = session.scalars(select(Feed).where(Feed.url == url)).first()
+    if existing is not None:
+        return existing, False
+    feed = Feed(url=url, name=name, poll_interval_seconds=interval_minutes * 60, consecutive_errors=0)
+    session.add(feed)
+    session.flush()
+    return feed, True
+
+
+def due_feeds(session: Session, now: datetime, *, feed_id: int | None = None) -> list[Feed]:
+    """Feeds whose next poll time has come (or one feed, asked for by id, whenever it is due)."""
+    statement = select(Feed).order_by(Feed.id)
+    if feed_id is not None:
+        return list(session.scalars(statement.where(Feed.id == feed_id)))
+    return [f for f in session.scalars(statement) if f.next_poll_at is None or f.next_poll_at <= now]
+
+
+def record_success(
+    session: Session, feed: Feed, *, now: datetime, status: int, etag: str | None, last_modified: str | None,
+    permanent_url: str | None, warning: str | None,
+) -> None:
+    """A round that got an answer: keep the validators (a 304 keeps the old ones, RFC 9111) and reset errors."""
+    feed.last_polled_at = feed.last_success_at = now
+    feed.last_status = status
+    if status != 304:
+        feed.etag, feed.last_modified = etag, last_modified
+    if permanent_url and permanent_url != feed.url:
+        taken = session.scalars(select(Feed).where(Feed.url == permanent_url)).first()
+        if taken is None:
+            feed.url = permanent_url
+    feed.consecutive_errors = 0
+    feed.last_error = warning  # a recovered parse still says what was wrong with the document
+    feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
+
+
+def record_failure(session: Session, feed: Feed, *, now: datetime, status: int | None, error: str, delay: float) -> None:
+    """A round that failed: say why, count it, and try again after ``delay`` seconds (backoff)."""
+    feed.last_polled_at = now
+    feed.last_status = status
+    feed.last_error = error
+    feed.consecutive_errors += 1
+    feed.next_poll_at = now + timedelta(seconds=delay)
+
+
+def is_unhealthy(feed: Feed, now: datetime) -> bool:
+    """Failing for a day or more (or never having succeeded in a day)."""
+    if feed.consecutive_errors == 0:
+        return False
+    since = feed.last_success_at or feed.created_at
+    return now - since >= UNHEALTHY_AFTER
+
+
+def new_entry_identities(session: Session, feed_id: int, identities: Sequence[str]) -> list[str]:
+    """Record entry identities the feed has not listed before; returns only those (in order)."""
+    seen = set(
+        session.scalars(select(FeedEntry.identity).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(identities))))
+    ) if identities else set()
+    fresh, now = [], utcnow()
+    for identity in identities:
+        if identity in seen:
+            continue
+        seen.add(identity)
+        session.add(FeedEntry(feed_id=feed_id, identity=identity, first_seen_at=now))
+        fresh.append(identity)
+    session.flush()
+    return fresh
+
+
+def link_entries(session: Session, feed_id: int, identities_to_urls: dict[str, str]) -> None:
+    """Point each new entry at the article its page became (by canonical URL)."""
+    if not identities_to_urls:
+        return
+    wanted = list(identities_to_urls.values())
+    articles = {url: article_id for url, article_id in session.execute(
+        select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(wanted))
+    )}
+    for entry in session.scalars(
+        select(FeedEntry).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(identities_to_urls)))
+    ):
+        entry.article_id = articles.get(identities_to_urls[entry.identity])
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageGap:
+    feed_id: int
+    feed: str
+    failing_since: datetime | None
+    error: str | None
+
+
+def coverage_gaps(session: Session, storyline_id: int, now: datetime) -> list[CoverageGap]:
+    """Unhealthy feeds this storyline's articles came from: news from them may be missing."""
+    feed_ids = set(
+        session.scalars(
+            select(Article.feed_id)
+            .join(StorylineArticle, StorylineArticle.article_id == Article.id)
+            .where(StorylineArticle.storyline_id == storyline_id, Article.feed_id.is_not(None))
+        )
+    )
+    gaps = []
+    for feed in session.scalars(select(Feed).where(Feed.id.in_(feed_ids)).order_by(Feed.id)):
+        if is_unhealthy(feed, now):
+            gaps.append(CoverageGap(feed.id, feed.name or feed.url, feed.last_success_at, feed.last_error))
+    return gaps

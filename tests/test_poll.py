@@ -1,0 +1,152 @@
+"""A polling round end to end, against a real HTTP server on loopback, through the Prefect flow."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from flows import poll_flow
+from storage import open_database
+from storage import feeds as feed_store
+from storage.models import Article, Feed
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+PARAGRAPHS = [
+    "Dock workers in the port of Velmora walked out on Monday after talks on pay broke down late on Sunday night.",
+    "The union said the operator had offered a raise of two percent, far below the rise in prices over the past year.",
+    "Cargo ships began to queue outside the harbour within hours, and the regional government called both sides in.",
+    "A mediator is expected to meet union leaders and the operator's board on Thursday at the town hall.",
+]
+
+
+def _feed(name: str, base: str, items: int) -> bytes:
+    entries = "".join(
+        f"<item><title>{name} story {i}</title><link>{base}/pages/{name}-{i}?utm_source=rss</link>"
+        f"<guid isPermaLink='false'>{name}-{i}</guid><pubDate>{format_datetime(datetime(2025, 4, 20 + i, 9, tzinfo=UTC))}</pubDate>"
+        f"<description>Short summary of {name} story {i}.</description></item>"
+        for i in range(items)
+    )
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>{name}</title><link>{base}/</link>"
+            f"{entries}</channel></rss>").encode()
+
+
+def _page(name: str) -> bytes:
+    body = "".join(f"<p>{p} ({name})</p>" for p in PARAGRAPHS)
+    return (f"<html lang='en'><head><title>{name}</title></head><body><nav>Home | News</nav>"
+            f"<article><h1>{name}</h1>{body}</article><footer>Newsletter</footer></body></html>").encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    base = ""
+    feeds = {"alpha": 2, "beta": 1}
+    hits: dict[str, int] = {}
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        Handler.hits[path] = Handler.hits.get(path, 0) + 1
+        if path.startswith("/feeds/"):
+            name = path.rsplit("/", 1)[-1].removesuffix(".xml")
+            if name == "broken":
+                self.send_error(500)
+                return
+            etag = f'"{name}-v1"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            body = _feed(name, Handler.base, Handler.feeds[name])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("ETag", etag)
+        elif path.startswith("/pages/"):
+            body = _page(path.rsplit("/", 1)[-1])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+        else:
+            self.send_error(404)
+            return
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def news_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("STORYWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Handler.base, Handler.hits = f"http://127.0.0.1:{server.server_address[1]}", {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Handler.base
+    server.shutdown()
+    server.server_close()
+
+
+def _count(db, model) -> int:
+    with db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_round_stores_cleaned_articles_and_the_next_is_answered_by_304s(
+    database_url: str, news_server: str, tmp_path: Path
+) -> None:
+    db = open_database(database_url)
+    with db.transaction() as session:
+        for name in ("alpha", "beta", "broken"):
+            feed_store.add_feed(session, f"{news_server}/feeds/{name}.xml", name=name)
+    first = poll_flow(database_url=database_url, archive_dir=str(tmp_path / "warc"), console=False)
+    assert first["feeds"] == 3 and first["new_entries"] == 3 and first["new_articles"] == 3
+    assert len(first["failed"]) == 1 and "500" in first["failed"][0]
+    with db.sessions() as session:
+        articles = session.scalars(select(Article).order_by(Article.id)).all()
+        assert all("utm_source" not in a.canonical_url for a in articles)
+        assert all("Dock workers in the port of Velmora" in a.text and "Newsletter" not in a.text for a in articles)
+        assert all(not a.partial and a.feed_id is not None for a in articles)
+        broken = session.scalars(select(Feed).where(Feed.name == "broken")).one()
+        assert broken.consecutive_errors == 1 and "500" in broken.last_error and broken.next_poll_at is not None
+
+    second = poll_flow(database_url=database_url, force=True, archive_dir=str(tmp_path / "warc"), console=False)
+    assert second["not_modified"] == 2 and second["new_entries"] == 0 and second["new_articles"] == 0
+    assert _count(db, Article) == 3
+    with db.sessions() as session:
+        broken = session.scalars(select(Feed).where(Feed.name == "broken")).one()
+        assert broken.consecutive_errors == 2
+    db.dispose()
+
+
+def test_a_capture_of_a_live_poll_replays_to_the_same_articles(sqlite_url: str, news_server: str, tmp_path: Path) -> None:
+    live = open_database(sqlite_url)
+    with live.transaction() as session:
+        for name in ("alpha", "beta"):
+            feed_store.add_feed(session, f"{news_server}/feeds/{name}.xml", name=name)
+    poll_flow(database_url=sqlite_url, archive_dir=str(tmp_path / "warc"), console=False)
+    with live.sessions() as session:
+        expected = sorted((a.canonical_url, a.title, a.text) for a in session.scalars(select(Article)))
+    live.dispose()
+    captures = sorted(str(p) for p in (tmp_path / "warc").glob("*.warc.gz"))
+    assert captures
+
+    replay_url = f"sqlite:///{tmp_path / 'replayed.db'}"
+    replayed = open_database(replay_url)
+    with replayed.transaction() as session:
+        for name in ("alpha", "beta"):
+            feed_store.add_feed(session, f"{news_server}/feeds/{name}.xml", name=name)
+    hits_before = dict(Handler.hits)
+    poll_flow(database_url=replay_url, force=True, replay=captures, console=False)
+    assert Handler.hits == hits_before, "replay must not touch the network"
+    with replayed.sessions() as session:
+        got = sorted((a.canonical_url, a.title, a.text) for a in session.scalars(select(Article)))
+    replayed.dispose()
+    assert got == expected
