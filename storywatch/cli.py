@@ -176,9 +176,30 @@ def replay(
 ) -> None:
     """Replay archived articles through the pipeline, in publication order; safe to repeat."""
     from flows import replay_flow
+    from flows.poll import capture_feeds, replay_capture_flow
 
     settings = _state(ctx).settings
     _say_if_prefect_starts_a_server()
+    # A WARC written by `storywatch poll` replays through the poll flow; other archives
+    # (JSONL, text, CC-NEWS style WARCs of pages) through the replay flow.
+    from sources.transport import warc_files
+
+    warcs = [str(p) for p in warc_files(p for p in paths if p.is_dir() or p.name.endswith((".warc", ".warc.gz")))]
+    captures = warcs if warcs and capture_feeds(warcs) else []
+    if captures:
+        paths = [p for p in paths if not p.is_dir() and not p.name.endswith((".warc", ".warc.gz"))]
+    if captures:
+        done = replay_capture_flow(
+            database_url=settings.database_url, captures=captures,
+            console=settings.channels.console.enabled and not quiet,
+        )
+        err.print(
+            f"Replayed {done['rounds']} polling rounds of {done['feeds']} feeds from {len(captures)} capture(s): "
+            f"{done['new_articles']} new articles, {len(done['alerts'])} new alerts.",
+            highlight=False, soft_wrap=True,
+        )
+        if not paths:
+            return
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
         transient=True, disable=not err.is_terminal,
@@ -513,10 +534,10 @@ def feeds_add(
     interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
 ) -> None:
     """Add a feed to poll."""
-    from sources.netguard import check_url
     from storage import feeds as feed_store
 
-    check_url(url)
+    if not url.lower().startswith(("http://", "https://")):
+        raise StorywatchError(f"{url}: only http and https feeds can be polled")
     with _database(ctx).transaction() as session:
         feed, created = feed_store.add_feed(session, url, name=name, interval_minutes=interval)
         verb = "Added" if created else "Already polling"

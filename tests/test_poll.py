@@ -150,3 +150,31 @@ def test_a_capture_of_a_live_poll_replays_to_the_same_articles(sqlite_url: str, 
         got = sorted((a.canonical_url, a.title, a.text) for a in session.scalars(select(Article)))
     replayed.dispose()
     assert got == expected
+
+
+def test_storywatch_replay_of_a_poll_capture_gives_the_same_articles(
+    sqlite_url: str, news_server: str, tmp_path: Path
+) -> None:
+    """The user's way: `storywatch replay FILE.warc.gz` on a fresh database, no feeds added by hand."""
+    from typer.testing import CliRunner
+
+    from storywatch.cli import app
+
+    live = open_database(sqlite_url)
+    with live.transaction() as session:
+        feed_store.add_feed(session, f"{news_server}/feeds/alpha.xml", name="alpha")
+    poll_flow(database_url=sqlite_url, archive_dir=str(tmp_path / "warc"), console=False)
+    poll_flow(database_url=sqlite_url, force=True, archive_dir=str(tmp_path / "warc"), console=False)  # a 304 round
+    with live.sessions() as session:
+        expected = sorted(a.canonical_url for a in session.scalars(select(Article)))
+    live.dispose()
+
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    captures = [str(p) for p in sorted((tmp_path / "warc").glob("*.warc.gz"))]
+    result = CliRunner().invoke(app, ["--db", fresh, "replay", "--quiet", *captures], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "2 polling rounds of 1 feeds" in result.output
+    db = open_database(fresh)
+    with db.sessions() as session:
+        assert sorted(a.canonical_url for a in session.scalars(select(Article))) == expected
+    db.dispose()
