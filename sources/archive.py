@@ -2,8 +2,10 @@
 
 JSONL: one JSON object a line with ``url``, ``title``, ``published`` (ISO-8601), ``text`` or
 ``html``, and optionally ``id``, ``source`` and ``language``. Plain text: a title line, a date
-line, then the body; its id is the file name without ``.txt``. A line or file that cannot be
-read becomes an :class:`ArchiveProblem` naming the file and line, and reading goes on.
+line, then the body; its id is the file name without ``.txt``. WARC (``.warc``, ``.warc.gz``,
+CC-NEWS style): each HTML page response is an article (:mod:`sources.warc`). A line or file
+that cannot be read becomes an :class:`ArchiveProblem` naming the file and line, and reading
+goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sources.clean import canonical_url, clean_html
 from sources.errors import ArchiveError, SourceError
 from sources.records import ArticleRecord
 
-ARCHIVE_SUFFIXES = (".jsonl", ".jsonl.gz", ".txt")
+ARCHIVE_SUFFIXES = (".jsonl", ".jsonl.gz", ".txt", ".warc", ".warc.gz")
 TEXT_ARTICLE_SCHEME = "urn:storywatch:article:"
 
 
@@ -167,9 +169,18 @@ def read_archives(paths: Iterable[str | Path]) -> ArchiveRead:
                     result.problems.append(ArchiveProblem(str(file), None, str(exc)))
             elif file.name.endswith((".jsonl", ".jsonl.gz")):
                 read_jsonl(file, result)
+            elif file.name.endswith((".warc", ".warc.gz")):
+                # Imported here: sources.warc builds on this module.
+                from sources.warc import read_warc_articles
+
+                warc = read_warc_articles([file])
+                result.records.extend(warc.records)
+                result.problems.extend(warc.problems)
             else:
                 result.problems.append(
-                    ArchiveProblem(str(file), None, "not an archive: expected .jsonl, .jsonl.gz or .txt")
+                    ArchiveProblem(
+                        str(file), None, "not an archive: expected .jsonl, .jsonl.gz, .txt, .warc or .warc.gz"
+                    )
                 )
     result.records.sort(key=replay_order)
     return result

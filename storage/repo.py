@@ -61,7 +61,7 @@ def store_articles(
 
 
 def link_near_duplicates(session: Session, article_ids: Sequence[int]) -> dict[int, int]:
-    """Sign new articles and link each syndicated copy to its original; returns {copy: original}.
+    """Link each exact or syndicated copy among new articles to its original; returns {copy: original}.
 
     Originals are looked for among articles published up to two weeks before the batch, and
     in the batch itself in publication order, so the first outlet's copy is the original.
@@ -71,9 +71,25 @@ def link_near_duplicates(session: Session, article_ids: Sequence[int]) -> dict[i
     new = list(session.scalars(
         select(Article).where(Article.id.in_(article_ids)).order_by(Article.published_at, Article.id)
     ))
+    links: dict[int, int] = {}
+    # Exact copies first: the same text (case and spacing aside) under another URL.
+    hashes = {a.content_hash for a in new}
+    first_by_hash = {
+        h: article_id
+        for h, article_id in session.execute(
+            select(Article.content_hash, func.min(Article.id))
+            .where(Article.content_hash.in_(hashes), Article.id.not_in(article_ids))
+            .group_by(Article.content_hash)
+        )
+    }
+    for article in new:
+        original = first_by_hash.setdefault(article.content_hash, article.id)
+        if original != article.id:
+            article.duplicate_of_id = links[article.id] = original
+    new = [a for a in new if a.id not in links]
     signed = [(a, dedupe.signature(a.text)) for a in new]
     if not any(m is not None for _, m in signed):
-        return {}
+        return links
     earliest = min((a.published_at for a, _ in signed if a.published_at), default=None)
     known = select(Article.id, Article.minhash).where(Article.minhash.is_not(None), Article.id.not_in(article_ids))
     if earliest is not None:
@@ -81,7 +97,6 @@ def link_near_duplicates(session: Session, article_ids: Sequence[int]) -> dict[i
     index = dedupe.NearDuplicates()
     for article_id, data in session.execute(known):
         index.add(article_id, dedupe.from_bytes(data))
-    links: dict[int, int] = {}
     for article, minhash in signed:
         if minhash is None:
             continue

@@ -315,6 +315,7 @@ def storylines_list(
                 "roles": counts.get(s.id, {}),
                 "last_article_at": s.last_article_at.isoformat() if s.last_article_at else None,
                 "created_at": s.created_at.isoformat(),
+                "coverage_gaps": _coverage_gaps(session, s.id),
             }
             for s in session.scalars(select(Storyline).order_by(Storyline.id))
             if show_all or s.status != "candidate"
@@ -347,6 +348,7 @@ def storylines_show(
         rows = storyline_roles(session, storyline_id)
         storyline = session.get(Storyline, storyline_id)
         assert storyline is not None
+        gaps = _coverage_gaps(session, storyline_id)
         if as_json:
             document = {
                 "id": storyline.id,
@@ -360,10 +362,14 @@ def storylines_show(
                     for m, a in rows
                 ],
                 "threads": [t for t in repo.thread_outcomes(session) if t["storyline_id"] == storyline_id],
+                "coverage_gaps": gaps,
             }
             sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
             return
         out.print(f"[bold]Storyline {storyline.id}: {storyline.title}[/] ({storyline.status})", highlight=False)
+        for gap in gaps:
+            out.print(f"[yellow]Coverage gap:[/] feed {gap['feed']} failing since {gap['failing_since'] or 'it was added'}"
+                      f" ({gap['error']})", highlight=False, soft_wrap=True)
         table = Table("published", "role", "score", "article", "title")
         for membership, article in rows:
             table.add_row(
@@ -387,6 +393,19 @@ def storylines_show(
                     references.get(thread.resolved_by_article_id or -1, ""),
                 )
             out.print(table)
+
+
+def _coverage_gaps(session: Any, storyline_id: int) -> list[dict[str, Any]]:
+    """Unhealthy feeds the storyline's articles came from: its news may be incomplete."""
+    from datetime import UTC, datetime
+
+    from storage.feeds import coverage_gaps
+
+    return [
+        {"feed_id": g.feed_id, "feed": g.feed, "error": g.error,
+         "failing_since": g.failing_since.isoformat() if g.failing_since else None}
+        for g in coverage_gaps(session, storyline_id, datetime.now(UTC))
+    ]
 
 
 def _set_status(ctx: typer.Context, storyline_id: int, status: str, verb: str) -> None:

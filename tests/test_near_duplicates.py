@@ -62,3 +62,20 @@ def test_copies_are_found_across_batches_and_different_stories_are_not(sqlite_ur
 
 def test_headlines_are_too_short_to_call_copies() -> None:
     assert dedupe.signature("Putin and Witkoff meet in Moscow for three hours") is None
+
+
+def test_the_same_short_text_under_another_url_is_an_exact_copy(sqlite_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sources.records import ArticleRecord
+
+    when = datetime(2025, 5, 1, tzinfo=UTC)
+    first = ArticleRecord(url="https://a.example/1", title="Port reopens", text="The port of Velmora reopened today.", published=when)
+    again = replace(first, url="https://b.example/mirror", text="The port of  Velmora reopened TODAY.")
+    steps.store(sqlite_url, [first])
+    steps.store(sqlite_url, [again])
+    db = open_database(sqlite_url)
+    with db.sessions() as session:
+        rows = {a.canonical_url: a for a in session.query(Article)}
+    db.dispose()
+    assert rows["https://b.example/mirror"].duplicate_of_id == rows["https://a.example/1"].id

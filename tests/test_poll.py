@@ -178,3 +178,34 @@ def test_storywatch_replay_of_a_poll_capture_gives_the_same_articles(
     with db.sessions() as session:
         assert sorted(a.canonical_url for a in session.scalars(select(Article))) == expected
     db.dispose()
+
+
+def test_a_feed_failing_for_a_day_is_unhealthy_and_its_storylines_show_a_gap(
+    sqlite_url: str, news_server: str
+) -> None:
+    import json
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from storylines import add_storyline_from_article
+    from storywatch.cli import app
+
+    db = open_database(sqlite_url)
+    with db.transaction() as session:
+        feed_store.add_feed(session, f"{news_server}/feeds/alpha.xml", name="alpha")
+    poll_flow(database_url=sqlite_url, console=False)
+    with db.transaction() as session:
+        article = session.scalars(select(Article).order_by(Article.id)).first()
+        add_storyline_from_article(session, article)
+        feed = session.scalars(select(Feed)).one()
+        feed.url = f"{news_server}/feeds/broken.xml"  # the site breaks
+        feed.last_success_at = datetime.now(UTC) - timedelta(days=2)
+    poll_flow(database_url=sqlite_url, force=True, console=False)
+    runner = CliRunner()
+    feeds = json.loads(runner.invoke(app, ["--db", sqlite_url, "feeds", "list", "--json"]).output)
+    assert feeds[0]["healthy"] is False and feeds[0]["consecutive_errors"] == 1 and "500" in feeds[0]["last_error"]
+    storylines = json.loads(runner.invoke(app, ["--db", sqlite_url, "storylines", "list", "--json"]).output)
+    [gap] = storylines[0]["coverage_gaps"]
+    assert gap["feed"] == "alpha" and "500" in gap["error"]
+    db.dispose()
