@@ -1,11 +1,19 @@
 """Getting articles in: archives for replay, and (soon) live feeds; cleaning pages to text."""
 
 from sources.archive import ArchiveProblem, ArchiveRead, read_archives, read_text_article, record_from_json
-from sources.clean import CleanedPage, canonical_url, clean_html
-from sources.errors import ArchiveError, CleaningError, FetchError, NotAFeed, SourceError
+from sources.clean import CleanedPage, article_text, canonical_url, clean_html, clean_or_fallback
+from sources.errors import ArchiveError, ArchiveMiss, CleaningError, FeedParseError, FetchError, NotAFeed, SourceError
+from sources.feeds import FeedEntry, ParsedFeed, parse_feed
 from sources.records import ArticleRecord, content_hash
 
 __all__ = [
+    "ArchiveMiss",
+    "FeedEntry",
+    "FeedParseError",
+    "ParsedFeed",
+    "article_text",
+    "clean_or_fallback",
+    "parse_feed",
     "ArchiveError",
     "ArchiveProblem",
     "ArchiveRead",

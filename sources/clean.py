@@ -1,15 +1,33 @@
-"""Turn an HTML page into article text and metadata with trafilatura (comments left out)."""
+"""Turn an HTML page into article text and metadata with trafilatura (comments left out).
+
+When the page is missing or gives too little text, :func:`clean_or_fallback` keeps the feed's own
+text instead and marks the result partial, as Miniflux keeps an entry's content when scraping fails.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import trafilatura
 from courlan import normalize_url
-from lxml import html as lxml_html
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
 
 from sources.errors import CleaningError
+
+# htmldate keeps the time (and its offset, when the page gives one) in this format.
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+_PUBLISHED_META = (
+    "article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+    "publish-date", "dc.date.issued", "dcterms.issued", "dcterms.created", "sailthru.date",
+    "parsely-pub-date",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,30 +36,32 @@ class CleanedPage:
 
     text: str
     title: str | None
-    published: datetime | None
-    language: str | None
+    published: datetime | None  # aware, UTC; midnight when the page gives only a day
+    language: str | None  # primary language subtag, lower case: "de", "en"
     canonical_url: str | None
 
 
 def canonical_url(url: str) -> str:
-    """The URL normalised and stripped of tracking parameters (courlan), for http(s) URLs."""
-    if not url.lower().startswith(("http://", "https://")):
+    """The URL normalised (courlan) without tracking parameters or fragment, for http(s) URLs.
+
+    courlan's strict mode is not used: it keeps only a short allow-list of query parameters, which
+    would make ``article.php?story=1`` and ``article.php?story=2`` one URL.
+    """
+    if not url.strip().lower().startswith(("http://", "https://")):
         return url
     try:
-        return str(normalize_url(url, strict=True))
+        normalised = normalize_url(url.strip(), strict=False)
     except (ValueError, TypeError):
         return url
+    return urlunsplit(urlsplit(normalised)._replace(fragment=""))
 
 
-def _page_hints(page: str | bytes) -> tuple[str | None, str | None]:
-    """rel=canonical and <html lang>, which trafilatura does not report."""
-    try:
-        tree = lxml_html.fromstring(page)
-    except (ValueError, lxml_html.etree.ParserError):
-        return None, None
-    canonical = tree.xpath("string(//link[@rel='canonical']/@href)") or None
-    lang = tree.xpath("string(/html/@lang)") or None
-    return canonical, (lang.split("-")[0].lower() if lang else None)
+def primary_language(value: str | None) -> str | None:
+    """The primary subtag of a language tag or list ("de-DE", "en_US, fr") in lower case, if any."""
+    if not value:
+        return None
+    tag = re.split(r"[-_]", value.split(",")[0].strip(), maxsplit=1)[0].lower()
+    return tag if _LANGUAGE.fullmatch(tag) else None
 
 
 def clean_html(html: str | bytes, url: str | None = None) -> CleanedPage:
@@ -49,26 +69,169 @@ def clean_html(html: str | bytes, url: str | None = None) -> CleanedPage:
 
     Raises CleaningError when the page holds no article text.
     """
-    if not html or not (html.strip() if isinstance(html, str) else html.strip()):
-        raise CleaningError(f"page {url or ''} is empty".replace("  ", " "))
+    where = url or "(no URL)"
+    if not html or not html.strip():
+        raise CleaningError(f"page {where} is empty")
+    tree = load_html(html)
+    if tree is None:
+        raise CleaningError(f"page {where} is not HTML that can be read")
+    hints = _PageHints.read(tree, url)  # before trafilatura, which prunes its copy of the tree
     document = trafilatura.bare_extraction(
-        html, url=url, include_comments=False, include_tables=True, with_metadata=True
+        tree,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        with_metadata=True,
+        date_extraction_params={
+            "original_date": True,
+            "extensive_search": True,
+            "outputformat": _DATE_FORMAT,
+            "max_date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        },
     )
     text = (getattr(document, "text", None) or "").strip() if document is not None else ""
     if not text:
-        raise CleaningError(f"no article text found in page {url or '(no URL)'}")
-    canonical, lang = _page_hints(html)
-    published = None
-    date = getattr(document, "date", None)
-    if date:
-        try:
-            published = datetime.fromisoformat(date).replace(tzinfo=UTC)
-        except ValueError:
-            published = None
+        raise CleaningError(f"no article text found in page {where}")
     return CleanedPage(
         text=text,
-        title=getattr(document, "title", None),
-        published=published,
-        language=getattr(document, "language", None) or lang,
-        canonical_url=canonical_url(canonical or url) if (canonical or url) else None,
+        title=getattr(document, "title", None) or hints.title,
+        published=_publication_time(getattr(document, "date", None), hints.published),
+        language=primary_language(getattr(document, "language", None)) or hints.language,
+        canonical_url=canonical_url(address) if (address := hints.canonical or url) else None,
     )
+
+
+def article_text(html: str, url: str) -> str | None:
+    """The page's article text, or None: the ``MODULE:FUNCTION`` the page scorer calls."""
+    try:
+        return clean_html(html, url).text
+    except CleaningError:
+        return None
+
+
+def clean_or_fallback(
+    html: str | bytes | None, url: str, *, feed_text: str | None, min_chars: int = 200
+) -> tuple[CleanedPage, bool]:
+    """The cleaned page and False; or, when the page is missing or gives under ``min_chars``
+    characters, the longer of its text and the feed's own text, and True (partial).
+
+    The page's metadata is kept whenever the page could be read. Raises CleaningError when
+    neither the page nor the feed gives any text.
+    """
+    page: CleanedPage | None = None
+    problem = "no page"
+    if html:
+        try:
+            page = clean_html(html, url)
+        except CleaningError as exc:
+            problem = str(exc)
+        else:
+            if len(page.text) >= min_chars:
+                return page, False
+    feed = (feed_text or "").strip()
+    text = max((page.text if page else "", feed), key=len)
+    if not text:
+        raise CleaningError(f"{problem}; the feed entry gives no text either, so {url} is skipped")
+    if page is not None:
+        return CleanedPage(text, page.title, page.published, page.language, page.canonical_url), True
+    return CleanedPage(text, None, None, None, canonical_url(url)), True
+
+
+@dataclass(frozen=True, slots=True)
+class _PageHints:
+    """What the page's head says that trafilatura does not report (or reports less precisely)."""
+
+    canonical: str | None
+    language: str | None
+    title: str | None
+    published: datetime | None  # an explicit, time-zoned publication time from the page metadata
+
+    @classmethod
+    def read(cls, tree: HtmlElement, url: str | None) -> _PageHints:
+        canonical = None
+        for link in tree.iterfind(".//link[@href]"):
+            if "canonical" in (link.get("rel") or "").lower().split():
+                href = link.get("href", "").strip()
+                resolved = urljoin(url, href) if url else href
+                if resolved.lower().startswith(("http://", "https://")):
+                    canonical = resolved
+                    break
+        language = primary_language(tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang"))
+        published: datetime | None = None
+        for meta in tree.iterfind(".//meta"):
+            key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+            if language is None and (
+                key in ("language", "dc.language", "og:locale")
+                or (meta.get("http-equiv") or "").lower() == "content-language"
+            ):
+                language = primary_language(meta.get("content"))
+            if published is None and key in _PUBLISHED_META:
+                published = _aware(meta.get("content"))
+        if published is None:
+            published = _json_ld_published(tree)
+        title_element = tree.find(".//title")
+        title = " ".join(title_element.text_content().split()) if title_element is not None else ""
+        return cls(canonical, language, title or None, published)
+
+
+def _json_ld_published(tree: HtmlElement) -> datetime | None:
+    for script in tree.iterfind(".//script[@type]"):
+        if script.get("type", "").lower().strip() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except (ValueError, RecursionError):
+            continue
+        found = _aware(_find_key(data, "datePublished"))
+        if found is not None:
+            return found
+    return None
+
+
+def _find_key(data: Any, key: str, depth: int = 0) -> Any:
+    """The first value of ``key`` in nested JSON-LD (objects, lists, @graph), depth-limited."""
+    if depth > 8:
+        return None
+    if isinstance(data, dict):
+        if key in data:
+            return data[key]
+        data = list(data.values())
+    if isinstance(data, list):
+        for item in data:
+            found = _find_key(item, key, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _aware(value: object) -> datetime | None:
+    """An ISO 8601 timestamp with a time zone, in UTC; None for anything less precise."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+def _publication_time(found: str | None, from_metadata: datetime | None) -> datetime | None:
+    """htmldate's date (trafilatura's pick of the original date) at the most precise time known.
+
+    htmldate gives a time zone only when the page does. A naive value is a day, or a local time
+    of unknown zone: the page's explicit time-zoned timestamp replaces it when they agree on
+    the day (within one, for the zone), else it is taken as UTC.
+    """
+    parsed: datetime | None = None
+    if found:
+        try:
+            parsed = datetime.fromisoformat(found)
+        except ValueError:
+            parsed = None
+    if parsed is not None and parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    if from_metadata is not None and (
+        parsed is None or abs(from_metadata.date() - parsed.date()) <= timedelta(days=1)
+    ):
+        return from_metadata
+    return parsed.replace(tzinfo=UTC) if parsed is not None else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sources.clean import canonical_url, clean_html
+from sources.clean import canonical_url, clean_or_fallback
 from sources.errors import FetchError, HTTPStatusError, SourceError
 from sources.feeds import FeedEntry, parse_feed
 from sources.fetch import PAGE_MAX_BYTES, Fetcher, FetchResult, FetchTarget
@@ -104,39 +104,29 @@ async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher) -> tuple[lis
 
 
 def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[ArticleRecord | None, str | None]:
+    """The entry's article: its cleaned page, else the feed's own text marked partial."""
     entry = new.entry
-    feed_text = (entry.text or "").strip()
-    problem = None
-    page = None
-    if isinstance(answer, FetchResult):
-        try:
-            page = clean_html(answer.content, answer.url)
-        except SourceError as exc:
-            problem = f"{entry.link}: {exc}; using the feed's text"
-    elif isinstance(answer, FetchError):
-        problem = f"{entry.link}: {answer}; using the feed's text"
-    if page is not None and len(page.text) >= MIN_PAGE_CHARS:
-        return ArticleRecord(
-            url=page.canonical_url or canonical_url(answer.url if isinstance(answer, FetchResult) else entry.link or ""),
-            title=entry.title or page.title or "",
-            text=page.text,
-            published=entry.published or page.published or datetime.now(UTC),
-            archive_id=None,
-            source=new.feed_title,
-            language=page.language,
-            partial=False,
-            origin=entry.link or "",
-        ), problem
-    if not feed_text and page is None:
-        return None, problem or f"entry {entry.identity}: no page and no text in the feed; skipped"
-    text = feed_text if len(feed_text) >= len(page.text if page else "") else (page.text if page else "")
+    fetched = isinstance(answer, FetchResult)
+    url = answer.url if isinstance(answer, FetchResult) else (entry.link or "")
+    problem = f"{entry.link}: {answer}; using the feed's text" if isinstance(answer, FetchError) else None
+    if not url:
+        return None, f"entry {entry.identity}: no link to an article page; skipped"
+    try:
+        page, partial = clean_or_fallback(
+            answer.content if isinstance(answer, FetchResult) else None, url,
+            feed_text=entry.text, min_chars=MIN_PAGE_CHARS,
+        )
+    except SourceError as exc:
+        return None, f"entry {entry.identity}: {exc}"
+    if partial and fetched and problem is None:
+        problem = f"{url}: the page gave too little text; using the feed's text"
     return ArticleRecord(
-        url=canonical_url(entry.link) if entry.link else entry.identity,
-        title=entry.title or "",
-        text=text,
-        published=entry.published or datetime.now(UTC),
+        url=page.canonical_url or canonical_url(url),
+        title=entry.title or page.title or "",
+        text=page.text,
+        published=entry.published or page.published or datetime.now(UTC),
         source=new.feed_title,
-        language=page.language if page else None,
-        partial=True,
-        origin=entry.link or entry.identity,
+        language=page.language,
+        partial=partial,
+        origin=entry.link or url,
     ), problem
