@@ -669,8 +669,14 @@ def poll(
     from flows import poll_flow
     from storywatch.config import default_data_dir
 
+    from storage import feeds as feed_store
+
     settings = _state(ctx).settings
-    folder = None if no_archive else str(archive or default_data_dir() / "warc")
+    folder = None if no_archive else str(archive or settings.archive_dir or default_data_dir() / "warc")
+    if settings.feeds:  # feeds listed in the config file are polled too
+        with _database(ctx).transaction() as session:
+            for listed in settings.feeds:
+                feed_store.add_feed(session, listed.url, name=listed.name, interval_minutes=listed.interval_minutes)
     _say_if_prefect_starts_a_server()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(default_factory=default_database_url)
+    archive_dir: Path | None = None  # where live polls are captured to WARC (default: warc/ in the data dir)
     feeds: list[FeedConfig] = []
     channels: Channels = Channels()
     schedules: Schedules = Schedules()
@@ -150,7 +151,12 @@ CONFIG_TEMPLATE = """\
 # PostgreSQL, for scale: postgresql+psycopg://USER@HOST:5432/DBNAME
 # database_url = "sqlite:///{data_dir}/storywatch.db"
 
-# Feeds to poll. Add as many [[feeds]] tables as you like, or use `storywatch feeds add`.
+# Where each live poll is captured to WARC files (for `storywatch replay`); default: warc/ in
+# the data directory. `storywatch poll --no-archive` skips the capture.
+# archive_dir = "{data_dir}/warc"
+
+# Feeds to poll. Add as many [[feeds]] tables as you like, or use `storywatch feeds add`;
+# `storywatch poll` adds the ones listed here that it does not poll yet.
 # [[feeds]]
 # url = "https://example.org/world/rss.xml"
 # name = "Example World News"

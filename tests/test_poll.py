@@ -209,3 +209,39 @@ def test_a_feed_failing_for_a_day_is_unhealthy_and_its_storylines_show_a_gap(
     [gap] = storylines[0]["coverage_gaps"]
     assert gap["feed"] == "alpha" and "500" in gap["error"]
     db.dispose()
+
+
+def test_the_feed_commands_and_a_poll_from_the_command_line(sqlite_url: str, news_server: str, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from storywatch.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, ["--db", sqlite_url, *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "Added feed 1: alpha" in run("feeds", "add", f"{news_server}/feeds/alpha.xml", "--name", "alpha")
+    assert "Already polling feed 1" in run("feeds", "add", f"{news_server}/feeds/alpha.xml")
+    opml = tmp_path / "more.opml"
+    opml.write_text(
+        f"<opml version='2.0'><body><outline text='Folder'><outline text='beta' xmlUrl='{news_server}/feeds/beta.xml'/>"
+        f"<outline text='alpha again' xmlUrl='{news_server}/feeds/alpha.xml'/></outline></body></opml>",
+        encoding="utf-8",
+    )
+    assert "Imported 1 new feeds (1 already polled)" in run("feeds", "import", str(opml))
+    exported = run("feeds", "export")
+    assert f"{news_server}/feeds/beta.xml" in exported and exported.startswith("<?xml")
+
+    output = run("poll", "--archive", str(tmp_path / "warc"))
+    assert "Polled 2 feeds (0 unchanged, 0 failed); 3 new entries, 3 new articles" in output
+    listed = json.loads(run("feeds", "list", "--json"))
+    assert [(f["last_status"], f["consecutive_errors"], f["healthy"]) for f in listed] == [(200, 0, True)] * 2
+    assert all(f["last_new_entry_at"] and f["next_poll_at"] for f in listed)
+    assert "Removed feed 2" in run("feeds", "remove", "2")
+    assert len(json.loads(run("feeds", "list", "--json"))) == 1
+    assert list((tmp_path / "warc").glob("*.warc.gz"))
