@@ -10,9 +10,9 @@ import httpx
 from sources.archive import read_text_article, record_from_json
 from sources.clean import clean_html
 from sources.errors import ArchiveError, FetchError, SourceError
+from sources.fetch import FetchResult
 from sources.records import ArticleRecord
 
-USER_AGENT = "storywatch (+https://github.com/storywatch/storywatch)"
 
 
 def record_from_file(path: Path) -> ArticleRecord:
@@ -43,27 +43,30 @@ def record_from_file(path: Path) -> ArticleRecord:
         raise ArchiveError(f"{path}: {exc}") from exc
 
 
-def record_from_url(url: str, *, timeout: float = 20.0, transport: httpx.BaseTransport | None = None) -> ArticleRecord:
-    """Fetch a page and clean it to an article; the page must have a publication date or we use now."""
+def record_from_url(url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> ArticleRecord:
+    """Fetch a page (through the same guarded, size-capped fetcher as polling) and clean it to an article.
+
+    The page's publication date is used, or now when it gives none.
+    """
+    import asyncio
     from datetime import UTC, datetime
+
+    from sources.fetch import Fetcher, FetchPolicy
 
     if not url.lower().startswith(("http://", "https://")):
         raise FetchError(f"{url}: only http and https URLs can be fetched")
+
+    async def fetch() -> FetchResult:
+        async with Fetcher(FetchPolicy.for_pages(), transport=transport) as fetcher:
+            return await fetcher.fetch(url)
+
+    answer = asyncio.run(fetch())
     try:
-        with httpx.Client(
-            timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}, transport=transport
-        ) as client:
-            response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise FetchError(f"cannot fetch {url}: {exc}") from exc
-    if response.status_code >= 400:
-        raise FetchError(f"{url} answered {response.status_code}; check the address")
-    try:
-        page = clean_html(response.content, str(response.url))
+        page = clean_html(answer.content, answer.url)
     except SourceError as exc:
         raise FetchError(f"{url}: {exc}") from exc
     return ArticleRecord(
-        url=page.canonical_url or str(response.url),
+        url=page.canonical_url or answer.url,
         title=page.title or url,
         text=page.text,
         published=page.published or datetime.now(UTC),

@@ -135,7 +135,8 @@ class _Page(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def page_server() -> Iterator[str]:
+def page_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("STORYWATCH_ALLOW_PRIVATE_NETWORKS", "true")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -178,4 +179,15 @@ def test_expected_failures_print_one_line_and_exit_1(args: list[str], message: s
 def test_an_unreachable_page_is_a_clear_error(sqlite_url: str, page_server: str) -> None:
     result = _storywatch("--db", sqlite_url, "storylines", "add", "--from-url", f"{page_server}/missing")
     assert result.returncode == 1
-    assert "answered 404" in result.stderr
+    assert "404" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_page_on_a_private_address_is_refused_unless_allowed(sqlite_url: str, page_server: str) -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "STORYWATCH_ALLOW_PRIVATE_NETWORKS"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from storywatch.cli import main; main()", "--db", sqlite_url,
+         "storylines", "add", "--from-url", f"{page_server}/harbour"],
+        capture_output=True, text=True, timeout=120, env=environment, cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert "STORYWATCH_ALLOW_PRIVATE_NETWORKS" in result.stderr and "Traceback" not in result.stderr
