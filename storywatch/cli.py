@@ -690,6 +690,9 @@ def poll(
             )
         finally:
             progress.listen(None)
+    if summary["feeds"] == 0:
+        err.print("No feed is due: add one with `storywatch feeds add URL` (or list them in the config).",
+                  style="yellow", soft_wrap=True)
     for problem in summary["failed"] + summary["page_problems"]:
         err.print(f"[yellow]problem[/] {problem}", highlight=False, soft_wrap=True)
     err.print(
