@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import steps
 from flows.replay import deliver_task, detect_task
 from sources.fetch import Fetcher, FetchPolicy
-from sources.poll import FeedPoll, FeedRequest, NewEntry, fetch_articles, poll_feeds
+from sources.poll import FeedPoll, FeedRequest, NewEntry, PageResults, fetch_articles, poll_feeds
 from sources.transport import RecordingTransport, WarcReplayTransport
 from storywatch import progress
 
@@ -74,20 +74,21 @@ def record_task(database_url: str, polls: list[FeedPoll], now: datetime) -> list
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE)
-def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: list[str] | None) -> tuple[list[Any], list[str]]:
+def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: list[str] | None) -> PageResults:
     """Fetch and clean every new entry's page at once; fall back to the feed's text when a page fails."""
     if not entries:
-        return [], []
+        return PageResults()
     result = asyncio.run(_with_fetcher(lambda f: fetch_articles(entries, f), FetchPolicy.for_pages(), archive_dir, replay))
     logger = get_run_logger()
-    for problem in result[1]:
+    for problem in result.problems:
         logger.warning("%s", problem)
     return result
 
 
 @task(name="store-polled", cache_policy=NO_CACHE)
-def store_polled_task(database_url: str, articles: list[Any]) -> list[int]:
-    return steps.store_polled(database_url, articles)
+def store_polled_task(database_url: str, polls: list[FeedPoll], pages: PageResults, now: datetime) -> list[int]:
+    """Store each answering feed's state, its new entries and their articles, in one transaction."""
+    return steps.store_polled(database_url, polls, pages.articles, pages.retry, now=now)
 
 
 @flow(name="storywatch-poll", log_prints=False, validate_parameters=False)
@@ -107,8 +108,8 @@ def poll_flow(
     polls = fetch_feeds_task(requests, archive_dir, replay)
     progress.advance("poll", len(requests))
     entries = record_task(database_url, polls, clock)
-    articles, problems = fetch_pages_task(entries, archive_dir, replay)
-    new_ids = store_polled_task(database_url, articles)
+    pages = fetch_pages_task(entries, archive_dir, replay)
+    new_ids = store_polled_task(database_url, polls, pages, clock)
     detected = detect_task(database_url, False)
     summary: dict[str, Any] = {
         "feeds": len(requests),
@@ -116,7 +117,8 @@ def poll_flow(
         "failed": [p.error for p in polls if p.error],
         "warnings": [p.warning for p in polls if p.warning],
         "new_entries": len(entries),
-        "page_problems": problems,
+        "page_problems": pages.problems,
+        "retry_later": len(pages.retry),
         "new_articles": len(new_ids),
         "processed": detected["processed"],
         "roles": detected["roles"],
@@ -167,6 +169,7 @@ def replay_capture_flow(database_url: str, captures: list[str], console: bool = 
     from storage import feeds as feed_store
 
     feeds = capture_feeds(captures)
+    _REPLAYS.pop(tuple(sorted(captures)), None)  # every replay starts at the capture's first answers
     with steps.database(database_url).transaction() as session:
         for url in feeds:
             feed_store.add_feed(session, url)

@@ -84,7 +84,12 @@ def due_feeds(url: str, *, now: datetime, feed_id: int | None = None, force: boo
 
 
 def record_polls(url: str, polls: Sequence[Any], *, now: datetime) -> list[Any]:
-    """Write each feed's outcome (health, validators, backoff) and return the entries it had not listed."""
+    """Record failed feeds (error, backoff) and return the entries the answering feeds had not listed.
+
+    Nothing about an answering feed is written here: its validators and entries are stored
+    with its articles, in one transaction (``store_polled``), so a crash in between loses
+    nothing — the next round sees the same entries as new.
+    """
     import random
 
     from sources.fetch import backoff_delay
@@ -106,29 +111,47 @@ def record_polls(url: str, polls: Sequence[Any], *, now: datetime) -> list[Any]:
                 feed_store.record_failure(session, feed, now=now, status=poll.status, error=poll.error or "failed",
                                           delay=delay)
                 continue
-            feed_store.record_success(
-                session, feed, now=now, status=poll.status or 200, etag=poll.etag,
-                last_modified=poll.last_modified, permanent_url=poll.permanent_url, warning=poll.warning,
-            )
             by_identity = {entry.identity: entry for entry in poll.entries if entry.identity}
-            new = feed_store.new_entry_identities(session, feed.id, list(by_identity))
-            if new:
-                feed.last_new_entry_at = now
-            fresh += [NewEntry(feed.id, feed.name or feed.url, by_identity[i]) for i in new]
+            unseen = feed_store.unseen_identities(session, feed.id, list(by_identity))
+            fresh += [NewEntry(feed.id, feed.name or feed.url, by_identity[i]) for i in unseen]
     return fresh
 
 
-def store_polled(url: str, articles: Sequence[tuple[Any, ArticleRecord]]) -> list[int]:
-    """Store polled articles per feed, link syndicated copies, and point entries at their articles."""
+def store_polled(
+    url: str, polls: Sequence[Any], articles: Sequence[tuple[Any, ArticleRecord]], retry: Sequence[Any], *,
+    now: datetime,
+) -> list[int]:
+    """In one transaction: each answering feed's health and validators, its new entries, their articles.
+
+    An entry whose page could not be fetched and whose feed gave no text is left unrecorded,
+    and its feed keeps its old validators, so the next round fetches the feed and tries again.
+    """
     from storage import feeds as feed_store
+    from storage.models import Feed
 
     new_ids: list[int] = []
-    by_feed: dict[int, list[tuple[Any, ArticleRecord]]] = {}
-    for new, record in articles:
-        by_feed.setdefault(new.feed_id, []).append((new, record))
+    retry_keys = {(r.feed_id, r.entry.identity) for r in retry}
     with database(url).transaction() as session:
-        for feed_id, items in sorted(by_feed.items()):
+        alive = {f.id: f for f in session.scalars(select(Feed).where(Feed.id.in_([p.feed_id for p in polls])))}
+        for poll in polls:
+            feed = alive.get(poll.feed_id)
+            if feed is None or not poll.ok:
+                continue  # removed during the round, or its failure is already recorded
+            retrying = any(key[0] == feed.id for key in retry_keys)
+            feed_store.record_success(
+                session, feed, now=now, status=poll.status or 200, etag=poll.etag,
+                last_modified=poll.last_modified, permanent_url=poll.permanent_url, warning=poll.warning,
+                keep_validators=retrying,
+            )
+            identities = [e.identity for e in poll.entries if e.identity and (feed.id, e.identity) not in retry_keys]
+            if feed_store.new_entry_identities(session, feed.id, identities):
+                feed.last_new_entry_at = now
+        by_feed: dict[int | None, list[tuple[Any, ArticleRecord]]] = {}
+        for new, record in articles:
+            by_feed.setdefault(new.feed_id if new.feed_id in alive else None, []).append((new, record))
+        for feed_id, items in sorted(by_feed.items(), key=lambda item: item[0] or 0):
             new_ids += repo.store_articles(session, [record for _, record in items], feed_id=feed_id)
-            feed_store.link_entries(session, feed_id, {new.entry.identity: record.url for new, record in items})
+            if feed_id is not None:
+                feed_store.link_entries(session, feed_id, {new.entry.identity: record.url for new, record in items})
         repo.link_near_duplicates(session, new_ids)
     return sorted(new_ids)

@@ -210,9 +210,9 @@ def _aware(value: object) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+05:00" has no UTC time
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
 def _publication_time(found: str | None, from_metadata: datetime | None) -> datetime | None:
@@ -229,7 +229,10 @@ def _publication_time(found: str | None, from_metadata: datetime | None) -> date
         except ValueError:
             parsed = None
     if parsed is not None and parsed.tzinfo is not None:
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            parsed = None
     if from_metadata is not None and (
         parsed is None or abs(from_metadata.date() - parsed.date()) <= timedelta(days=1)
     ):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from sources.clean import canonical_url, clean_or_fallback
 from sources.errors import FetchError, HTTPStatusError, SourceError
@@ -84,23 +86,33 @@ def _interpret(request: FeedRequest, answer: FetchResult | FetchError) -> FeedPo
     return poll
 
 
-async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher) -> tuple[list[tuple[NewEntry, ArticleRecord]], list[str]]:
-    """Fetch and clean each new entry's page; fall back to the feed's own text, marked partial.
+@dataclass(slots=True)
+class PageResults:
+    """What fetching a round's new pages gave: articles, problems, and entries to try again."""
 
-    Returns the articles (with the entry each came from) and what went wrong, one line each.
-    """
+    articles: list[tuple[NewEntry, ArticleRecord]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    retry: list[NewEntry] = field(default_factory=list)  # page unreachable and no text in the feed
+
+
+async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher) -> PageResults:
+    """Fetch and clean each new entry's page; fall back to the feed's own text, marked partial."""
     links = [e.entry.link for e in entries if e.entry.link]
     answers = iter(await fetcher.fetch_many(FetchTarget(link, max_bytes=PAGE_MAX_BYTES) for link in links))
-    articles, problems = [], []
+    results = PageResults()
     for new in entries:
-        entry = new.entry
-        answer = next(answers) if entry.link else None
-        record, problem = _article(new, answer)
+        answer = next(answers) if new.entry.link else None
+        try:
+            record, problem = _article(new, answer)
+        except Exception as exc:  # one hostile page must not cost the round its other articles
+            record, problem = None, f"{new.entry.link}: could not be cleaned ({type(exc).__name__}: {exc})"
         if problem:
-            problems.append(problem)
+            results.problems.append(problem)
         if record is not None:
-            articles.append((new, record))
-    return articles, problems
+            results.articles.append((new, record))
+        elif isinstance(answer, FetchError):
+            results.retry.append(new)
+    return results
 
 
 def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[ArticleRecord | None, str | None]:
@@ -117,16 +129,40 @@ def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[Ar
             feed_text=entry.text, min_chars=MIN_PAGE_CHARS,
         )
     except SourceError as exc:
-        return None, f"entry {entry.identity}: {exc}"
+        return None, f"{problem or url}: {exc}" if problem else f"entry {entry.identity}: {exc}"
     if partial and fetched and problem is None:
         problem = f"{url}: the page gave too little text; using the feed's text"
+    link = page.canonical_url if _trustworthy(page.canonical_url, url) else canonical_url(url)
+    if len(link) > MAX_URL:
+        return None, f"{link[:80]}…: URL longer than {MAX_URL} characters; skipped"
     return ArticleRecord(
-        url=page.canonical_url or canonical_url(url),
+        url=link,
         title=entry.title or page.title or "",
         text=page.text,
-        published=entry.published or page.published or datetime.now(UTC),
+        published=entry.published or page.published or _served_at(answer) or datetime.now(UTC),
         source=new.feed_title,
         language=page.language,
         partial=partial,
         origin=entry.link or url,
     ), problem
+
+
+MAX_URL = 2048
+
+
+def _trustworthy(canonical: str | None, fetched: str) -> bool:
+    """A page's rel=canonical counts only on its own host and not as a bare home page."""
+    if not canonical:
+        return False
+    claimed, actual = urlsplit(canonical), urlsplit(fetched)
+    return claimed.hostname == actual.hostname and claimed.path not in ("", "/")
+
+
+def _served_at(answer: FetchResult | FetchError | None) -> datetime | None:
+    """The response's Date header: in replay, the time of the capture rather than of the replay."""
+    if not isinstance(answer, FetchResult) or not answer.headers.get("date"):
+        return None
+    try:
+        return parsedate_to_datetime(answer.headers["date"]).astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None

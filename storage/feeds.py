@@ -7,6 +7,7 @@ day) and keeps saying what went wrong, and after a day of failures it shows as u
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,21 +39,40 @@ def due_feeds(session: Session, now: datetime, *, feed_id: int | None = None) ->
     return [f for f in session.scalars(statement) if f.next_poll_at is None or f.next_poll_at <= now]
 
 
+MAX_KEY = 2048  # the longest URL or entry identity stored as it is
+
+
+def entry_key(identity: str) -> str:
+    """An entry identity as stored: as it is, or hashed when a hostile feed makes it huge."""
+    if len(identity) <= MAX_KEY:
+        return identity
+    return "sha256:" + hashlib.sha256(identity.encode("utf-8", "replace")).hexdigest()
+
+
 def record_success(
     session: Session, feed: Feed, *, now: datetime, status: int, etag: str | None, last_modified: str | None,
-    permanent_url: str | None, warning: str | None,
+    permanent_url: str | None, warning: str | None, keep_validators: bool = False,
 ) -> None:
-    """A round that got an answer: keep the validators (a 304 keeps the old ones, RFC 9111) and reset errors."""
+    """A round that got an answer: keep the validators (a 304 keeps the old ones, RFC 9111) and reset errors.
+
+    ``keep_validators`` leaves the old ones, so the next round fetches the whole feed again
+    (some entry of this one must be retried).
+    """
     feed.last_polled_at = feed.last_success_at = now
     feed.last_status = status
-    if status != 304:
-        feed.etag, feed.last_modified = etag, last_modified
-    if permanent_url and permanent_url != feed.url:
+    if status != 304 and not keep_validators:
+        # Validators too long for their columns are dropped: the feed is then fetched in full.
+        feed.etag = etag if etag and len(etag) <= 1024 else None
+        feed.last_modified = last_modified if last_modified and len(last_modified) <= 128 else None
+    note = warning
+    if permanent_url and permanent_url != feed.url and len(permanent_url) <= MAX_KEY:
         taken = session.scalars(select(Feed).where(Feed.url == permanent_url)).first()
         if taken is None:
             feed.url = permanent_url
+        elif taken.id != feed.id:
+            note = f"moved permanently to {permanent_url}, already polled as feed {taken.id}: remove this one"
     feed.consecutive_errors = 0
-    feed.last_error = warning  # a recovered parse still says what was wrong with the document
+    feed.last_error = note  # a recovered parse still says what was wrong with the document
     feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
 
 
@@ -73,18 +93,25 @@ def is_unhealthy(feed: Feed, now: datetime) -> bool:
     return now - since >= UNHEALTHY_AFTER
 
 
+def unseen_identities(session: Session, feed_id: int, identities: Sequence[str]) -> list[str]:
+    """The identities the feed has not listed before, in order, without recording them."""
+    keys = {i: entry_key(i) for i in identities}
+    seen = set(
+        session.scalars(select(FeedEntry.identity).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(keys.values()))))
+    ) if identities else set()
+    fresh = []
+    for identity in identities:
+        if keys[identity] not in seen:
+            seen.add(keys[identity])
+            fresh.append(identity)
+    return fresh
+
+
 def new_entry_identities(session: Session, feed_id: int, identities: Sequence[str]) -> list[str]:
     """Record entry identities the feed has not listed before; returns only those (in order)."""
-    seen = set(
-        session.scalars(select(FeedEntry.identity).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(identities))))
-    ) if identities else set()
-    fresh, now = [], utcnow()
-    for identity in identities:
-        if identity in seen:
-            continue
-        seen.add(identity)
-        session.add(FeedEntry(feed_id=feed_id, identity=identity, first_seen_at=now))
-        fresh.append(identity)
+    fresh, now = unseen_identities(session, feed_id, identities), utcnow()
+    for identity in fresh:
+        session.add(FeedEntry(feed_id=feed_id, identity=entry_key(identity), first_seen_at=now))
     session.flush()
     return fresh
 
@@ -97,10 +124,11 @@ def link_entries(session: Session, feed_id: int, identities_to_urls: dict[str, s
     articles = {url: article_id for url, article_id in session.execute(
         select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(wanted))
     )}
+    by_key = {entry_key(i): url for i, url in identities_to_urls.items()}
     for entry in session.scalars(
-        select(FeedEntry).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(identities_to_urls)))
+        select(FeedEntry).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(by_key)))
     ):
-        entry.article_id = articles.get(identities_to_urls[entry.identity])
+        entry.article_id = articles.get(by_key[entry.identity])
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,8 @@ def link_near_duplicates(session: Session, article_ids: Sequence[int]) -> dict[i
         )
     }
     for article in new:
+        if article.partial or len(article.text.split()) < dedupe.MIN_WORDS:
+            continue  # "Subscribe to read more" from two sites is not one story
         original = first_by_hash.setdefault(article.content_hash, article.id)
         if original != article.id:
             article.duplicate_of_id = links[article.id] = original

@@ -187,7 +187,8 @@ def replay(
     warcs = [str(p) for p in warc_files(p for p in paths if p.is_dir() or p.name.endswith((".warc", ".warc.gz")))]
     captures = warcs if warcs and capture_feeds(warcs) else []
     if captures:
-        paths = [p for p in paths if not p.is_dir() and not p.name.endswith((".warc", ".warc.gz"))]
+        # Folders still replay their other archives; the WARC files in them are the capture.
+        paths = [p for p in paths if not p.name.endswith((".warc", ".warc.gz"))]
     if captures:
         done = replay_capture_flow(
             database_url=settings.database_url, captures=captures,
@@ -577,6 +578,9 @@ def feeds_import(
     added = 0
     with _database(ctx).transaction() as session:
         for outline in outlines:
+            if not outline.url.lower().startswith(("http://", "https://")):
+                err.print(f"[yellow]skipped[/] {outline.url}: only http and https feeds can be polled", highlight=False)
+                continue
             added += feed_store.add_feed(session, outline.url, name=outline.title, interval_minutes=interval)[1]
     out.print(f"Imported {added} new feeds ({len(outlines) - added} already polled) from {path}", soft_wrap=True)
 
@@ -690,6 +694,8 @@ def poll(
             )
         finally:
             progress.listen(None)
+    if summary["feeds"] == 0 and feed is not None:
+        raise StorywatchError(f"no feed {feed}; `storywatch feeds list` shows them")
     if summary["feeds"] == 0:
         err.print("No feed is due: add one with `storywatch feeds add URL` (or list them in the config).",
                   style="yellow", soft_wrap=True)

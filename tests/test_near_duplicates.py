@@ -64,18 +64,22 @@ def test_headlines_are_too_short_to_call_copies() -> None:
     assert dedupe.signature("Putin and Witkoff meet in Moscow for three hours") is None
 
 
-def test_the_same_short_text_under_another_url_is_an_exact_copy(sqlite_url: str) -> None:
+def test_the_same_text_under_another_url_is_an_exact_copy_but_boilerplate_is_not(sqlite_url: str) -> None:
     from datetime import UTC, datetime
 
     from sources.records import ArticleRecord
 
     when = datetime(2025, 5, 1, tzinfo=UTC)
-    first = ArticleRecord(url="https://a.example/1", title="Port reopens", text="The port of Velmora reopened today.", published=when)
-    again = replace(first, url="https://b.example/mirror", text="The port of  Velmora reopened TODAY.")
-    steps.store(sqlite_url, [first])
-    steps.store(sqlite_url, [again])
+    body = " ".join(f"The port of Velmora reopened today after strike day {i}." for i in range(12))
+    first = ArticleRecord(url="https://a.example/1", title="Port reopens", text=body, published=when)
+    again = replace(first, url="https://b.example/mirror", text=body.upper().replace(" ", "  "))
+    teaser = ArticleRecord(url="https://a.example/2", title="A", text="Subscribe to read the full story.", published=when)
+    other_teaser = replace(teaser, url="https://b.example/9", title="B")
+    steps.store(sqlite_url, [first, teaser])
+    steps.store(sqlite_url, [again, other_teaser])
     db = open_database(sqlite_url)
     with db.sessions() as session:
         rows = {a.canonical_url: a for a in session.query(Article)}
     db.dispose()
     assert rows["https://b.example/mirror"].duplicate_of_id == rows["https://a.example/1"].id
+    assert rows["https://b.example/9"].duplicate_of_id is None
