@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,10 @@ from sources.errors import SourceError
 
 class OPMLError(SourceError):
     """An OPML file cannot be read."""
+
+
+# Characters XML 1.0 cannot hold at all: a feed name carrying one would spoil the whole file.
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,8 @@ def write_opml(feeds: list[OutlineFeed], *, title: str = "storywatch feeds") -> 
         "  <body>",
     ]
     for feed in feeds:
-        name = quoteattr(feed.title or feed.url)
-        lines.append(f'    <outline type="rss" text={name} title={name} xmlUrl={quoteattr(feed.url)}/>')
+        name = quoteattr(_XML_UNSAFE.sub("", feed.title or feed.url))
+        url = quoteattr(_XML_UNSAFE.sub("", feed.url))
+        lines.append(f'    <outline type="rss" text={name} title={name} xmlUrl={url}/>')
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)

@@ -656,8 +656,12 @@ def feeds_remove(ctx: typer.Context, feed_id: Annotated[int, typer.Argument(help
         feed = session.get(Feed, feed_id)
         if feed is None:
             raise StorywatchError(f"no feed {feed_id}; `storywatch feeds list` shows them")
+        url = feed.url
         session.delete(feed)
     out.print(f"Removed feed {feed_id}")
+    if any(listed.url == url for listed in _state(ctx).settings.feeds):
+        err.print(f"[yellow]{url} is listed in the config file: remove it there too, or the next poll adds it back.[/]",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -680,7 +684,9 @@ def poll(
     if settings.feeds:  # feeds listed in the config file are polled too
         with _database(ctx).transaction() as session:
             for listed in settings.feeds:
-                feed_store.add_feed(session, listed.url, name=listed.name, interval_minutes=listed.interval_minutes)
+                row, _ = feed_store.add_feed(session, listed.url, name=listed.name, interval_minutes=listed.interval_minutes)
+                row.poll_interval_seconds = listed.interval_minutes * 60  # the config file is the source of truth
+                row.name = listed.name or row.name
     _say_if_prefect_starts_a_server()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
@@ -707,6 +713,27 @@ def poll(
         f"{len(summary['alerts'])} new alerts.",
         highlight=False, soft_wrap=True,
     )
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Poll and check for overdue threads on the config's schedules, until stopped (needs a Prefect server)."""
+    from prefect import serve as prefect_serve
+    from prefect.settings import get_current_settings
+
+    from flows.schedule import deployments
+
+    if not get_current_settings().api.url:
+        raise StorywatchError(
+            "schedules need a running Prefect server: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (the temporary server a plain run starts has no scheduler)"
+        )
+    settings = _state(ctx).settings
+    err.print(
+        f"Polling every {settings.schedules.poll_every_minutes} min and checking overdue threads every "
+        f"{settings.schedules.overdue_check_every_minutes} min; Ctrl-C stops.", highlight=False,
+    )
+    prefect_serve(*deployments(settings), print_starting_message=False)
 
 
 @alerts_app.command("list")
