@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,5 +131,21 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                 f"database {redact(url)} is at schema {revision or 'none'}, this storywatch needs "
                 f"{head_revision()}: run `storywatch db upgrade`"
             )
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except StorageError:
+            # Two processes (say, the scheduled poll and overdue check) may migrate a new
+            # database at once: the loser fails, and is fine once the winner has finished.
+            if not _reaches_head(engine):
+                raise
     return Database(engine)
+
+
+def _reaches_head(engine: Engine, *, seconds: float = 10.0) -> bool:
+    """Whether the database reaches the newest schema within ``seconds`` (another process migrating)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if current_revision(engine) == head_revision():
+            return True
+        time.sleep(0.2)
+    return False

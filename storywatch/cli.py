@@ -729,6 +729,7 @@ def serve(ctx: typer.Context) -> None:
             "PREFECT_API_URL=http://127.0.0.1:4200/api (the temporary server a plain run starts has no scheduler)"
         )
     settings = _state(ctx).settings
+    _database(ctx).dispose()  # create or migrate the database once, before the schedules start
     err.print(
         f"Polling every {settings.schedules.poll_every_minutes} min and checking overdue threads every "
         f"{settings.schedules.overdue_check_every_minutes} min; Ctrl-C stops.", highlight=False,

@@ -475,3 +475,33 @@ def test_sqlite_connection_pragmas(sqlite_url: str) -> None:
             assert str(connection.execute(text("PRAGMA journal_mode")).scalar()).lower() == "wal"
     finally:
         database.dispose()
+
+
+def test_losing_a_migration_race_to_another_process_is_fine(tmp_path, monkeypatch) -> None:
+    """The scheduled poll and overdue check can start together on a fresh database: one migrates,
+    the other's migration fails (table exists) and it goes on once the schema is at head."""
+    import storage.db as db_module
+
+    real_upgrade = db_module.upgrade
+
+    def lose_the_race(engine):
+        real_upgrade(engine)  # the other process wins...
+        raise StorageError("table feeds already exists")  # ...and this one's attempt fails
+
+    monkeypatch.setattr(db_module, "upgrade", lose_the_race)
+    database = db_module.open_database(f"sqlite:///{tmp_path / 'race.db'}")
+    assert db_module.current_revision(database.engine) == db_module.head_revision()
+    database.dispose()
+
+
+def test_a_migration_that_really_fails_still_says_so(tmp_path, monkeypatch) -> None:
+    import storage.db as db_module
+
+    def broken(engine):
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(db_module, "upgrade", broken)
+    monkeypatch.setattr(db_module.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(db_module, "_reaches_head", lambda engine, seconds=0.0: False)
+    with pytest.raises(StorageError, match="disk full"):
+        db_module.open_database(f"sqlite:///{tmp_path / 'broken.db'}")
