@@ -32,6 +32,7 @@ from lxml import html as lxml_html
 
 from sources.clean import canonical_url, primary_language
 from sources.errors import FeedParseError, NotAFeed, SourceError
+from sources.records import iso_utc
 
 MAX_ENTITY_EXPANSION = 1_000_000
 """Characters that a document's declared XML entities may add when expanded; more is refused."""
@@ -252,13 +253,7 @@ def _entry_from_json(item: Mapping[str, Any], base: str) -> FeedEntry:
 
 
 def _from_iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    return iso_utc(value)
 
 
 # ---------------------------------------------------------------- stable identities

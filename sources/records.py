@@ -5,9 +5,23 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 _SPACE = re.compile(r"\s+")
+
+
+def iso_utc(value: object) -> datetime | None:
+    """An ISO-8601 string as an aware UTC datetime (a naive one taken as UTC); None if it is not one.
+
+    Hostile inputs such as "0001-01-01T00:00:00+05:00", which have no UTC time, give None too.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 def content_hash(text: str) -> str:

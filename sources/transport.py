@@ -30,6 +30,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from sources.errors import ArchiveError, ArchiveMiss
+from sources.records import iso_utc
 
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 DEFAULT_BODY_CAP = 12 * 1024 * 1024
@@ -61,14 +62,8 @@ def _warc_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_warc_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+def _parse_warc_date(value: object) -> datetime | None:
+    return iso_utc(value)
 
 
 def _url_key(url: str) -> str:

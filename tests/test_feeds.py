@@ -418,3 +418,16 @@ def test_corpus_outcomes_match_the_manifest(shared_data: Path) -> None:
         (True, False, "FeedParseError"): 262,
         (True, False, "NotAFeed"): 1,  # illformed/rss_empty_document.xml
     }
+
+
+def test_a_date_with_no_utc_time_is_no_date_not_a_crash() -> None:
+    """'0001-01-01T00:00:00+05:00' lies before the first UTC instant: the entry keeps no date."""
+    import json as json_module
+
+    document = json_module.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "t",
+        "items": [{"id": "1", "url": "https://x.example/a", "content_text": "hi",
+                   "date_published": "0001-01-01T00:00:00+05:00"}],
+    }).encode()
+    [entry] = parse_feed(document, "https://x.example/feed.json", {"content-type": "application/feed+json"}).entries
+    assert entry.published is None and entry.text == "hi"
