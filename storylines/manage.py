@@ -17,16 +17,11 @@ from storage import repo
 from storage.models import Alert, Article, Storyline, StorylineArticle, Thread, utcnow
 from storylines.detect import ArticleVector, Params, Stats, StorylineState, vectorize
 from storylines.errors import StorylineError, UnknownStoryline
-from storylines.service import _member, alert_payload, assess
+from storylines.service import _member, alert_payload, assess, load_stats
 from storylines.text import features
 
 PROFILE_ROLES = ("seed", "follow-up", "duplicate")  # the roles whose articles make up a profile
 STATUSES = ("active", "muted", "closed")
-
-
-def load_stats(session: Session, keys: set[str]) -> Stats:
-    counts = repo.term_frequencies(session, keys | {repo.DOC_COUNT_KEY})
-    return Stats(counts, counts.pop(repo.DOC_COUNT_KEY, 0))
 
 
 def get_storyline(session: Session, storyline_id: int) -> Storyline:

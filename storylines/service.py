@@ -70,6 +70,12 @@ def _member(article: Article, vector: ArticleVector) -> Member:
     )
 
 
+def load_stats(session: Session, keys: set[str]) -> Stats:
+    """The stream's document frequencies of ``keys``, and how many articles they cover."""
+    counts = repo.term_frequencies(session, keys | {repo.DOC_COUNT_KEY})
+    return Stats(counts, counts.pop(repo.DOC_COUNT_KEY, 0))
+
+
 def _open_thread(row: Thread) -> OpenThread:
     return OpenThread(
         id=row.id,
@@ -101,8 +107,7 @@ class _Batch:
         }
         self.features = {a.id: features(a.title, a.text) for a in articles}
         keys = set().union(*(f.keys() for f in self.features.values())) if self.features else set()
-        counts = repo.term_frequencies(session, keys | {repo.DOC_COUNT_KEY})
-        self.stats = Stats(counts, counts.pop(repo.DOC_COUNT_KEY, 0))
+        self.stats = load_stats(session, keys)
         self.increments: dict[str, int] = defaultdict(int)
         self.changed: set[int] = set()
 
