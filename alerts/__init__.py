@@ -1,9 +1,9 @@
 """Alerts: the outbox, its delivery, and the channels alerts go to (terminal first)."""
 
-from alerts.channels import Channel, enabled_channels, register_channel
-from alerts.errors import DeliveryError
-from alerts.outbox import DeliveryReport, deliver_pending
-from alerts.views import alert_view
+from storywatch.alerts.channels import Channel, enabled_channels, register_channel
+from storywatch.alerts.errors import DeliveryError
+from storywatch.alerts.outbox import DeliveryReport, deliver_pending
+from storywatch.alerts.views import alert_view
 
 __all__ = [
     "Channel",

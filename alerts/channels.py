@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from storywatch.config import Settings
+from storywatch.core.config import Settings
 
 
 class Channel(Protocol):
@@ -32,7 +32,7 @@ def register_channel(name: str) -> Callable[[ChannelFactory], ChannelFactory]:
 
 def enabled_channels(settings: Settings) -> list[Channel]:
     """The channels the settings turn on, in registration order."""
-    import alerts.console  # noqa: F401  (registers the built-in channels)
+    import storywatch.alerts.console  # noqa: F401  (registers the built-in channels)
 
     channels = [factory(settings) for factory in _FACTORIES.values()]
     return [c for c in channels if c is not None]

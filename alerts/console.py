@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from alerts.channels import register_channel
-from storywatch.config import Settings
+from storywatch.alerts.channels import register_channel
+from storywatch.core.config import Settings
 
 
 def render_alert(alert: dict[str, Any]) -> Panel:

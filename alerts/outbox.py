@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from alerts.channels import Channel
-from alerts.errors import DeliveryError
-from alerts.views import alert_view
-from storage import repo
-from storage.models import utcnow
+from storywatch.alerts.channels import Channel
+from storywatch.alerts.errors import DeliveryError
+from storywatch.alerts.views import alert_view
+from storywatch.storage import repo
+from storywatch.storage.models import utcnow
 
 MAX_ATTEMPTS = 10
 

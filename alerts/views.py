@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.models import Alert, Article, Storyline
+from storywatch.storage.models import Alert, Article, Storyline
 
 
 def alert_view(alert: Alert, storyline: Storyline, article: Article | None) -> dict[str, Any]:

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from sources.clean import clean_html  # noqa: E402
-from sources.errors import CleaningError  # noqa: E402
+from storywatch.sources.clean import clean_html  # noqa: E402
+from storywatch.sources.errors import CleaningError  # noqa: E402
 
 Extractor = Callable[[bytes, str], str | None]
 

@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storylines.scoring import cluster_scores  # noqa: E402
-from storylines.text import features  # noqa: E402
+from storywatch.storylines.scoring import cluster_scores  # noqa: E402
+from storywatch.storylines.text import features  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "streams"  # ../shared beside the checkout
 SETS = ("mstream_news", "mstream_newsT", "uci6k_mixed")

@@ -46,9 +46,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storylines.detect import Member, Params, Stats, StorylineState, assess, vectorize  # noqa: E402
-from storylines.index import CandidateIndex, article_query, storyline_keys  # noqa: E402
-from storylines.text import ALIASES, STOPWORDS, features  # noqa: E402
+from storywatch.storylines.detect import Member, Params, Stats, StorylineState, assess, vectorize  # noqa: E402
+from storywatch.storylines.index import CandidateIndex, article_query, storyline_keys  # noqa: E402
+from storywatch.storylines.text import ALIASES, STOPWORDS, features  # noqa: E402
 
 SEED = 20310304
 TERMS = 50_000

@@ -26,8 +26,8 @@ os.environ["STORYWATCH_ALLOW_PRIVATE_NETWORKS"] = "true"  # the feeds are on loo
 
 import feedparser  # noqa: E402
 
-from sources.fetch import Fetcher, FetchPolicy  # noqa: E402
-from sources.poll import FeedRequest, poll_feeds  # noqa: E402
+from storywatch.sources.fetch import Fetcher, FetchPolicy  # noqa: E402
+from storywatch.sources.poll import FeedRequest, poll_feeds  # noqa: E402
 
 
 def make_feed(number: int, items: int) -> bytes:

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storylines.scoring import cluster_scores  # noqa: E402
+from storywatch.storylines.scoring import cluster_scores  # noqa: E402
 
 
 def read_jsonl(path: Path, key: str, value: str) -> dict[str, object]:

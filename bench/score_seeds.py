@@ -17,11 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows import steps  # noqa: E402
-from sources import read_archives  # noqa: E402
-from storage import repo  # noqa: E402
-from storylines import Params  # noqa: E402
-from storylines.scoring import score_seed_labels, score_threads  # noqa: E402
+from storywatch.flows import steps  # noqa: E402
+from storywatch.sources import read_archives  # noqa: E402
+from storywatch.storage import repo  # noqa: E402
+from storywatch.storylines import Params  # noqa: E402
+from storywatch.storylines.scoring import score_seed_labels, score_threads  # noqa: E402
 from tests.helpers import track_founding_storyline  # noqa: E402
 
 

@@ -14,7 +14,7 @@ os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 # storywatch reports what a run did itself; Prefect's per-task INFO lines are noise to users.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from flows.replay import overdue_flow, replay_flow  # noqa: E402
-from flows.poll import poll_flow  # noqa: E402
+from storywatch.flows.replay import overdue_flow, replay_flow  # noqa: E402
+from storywatch.flows.poll import poll_flow  # noqa: E402
 
 __all__ = ["overdue_flow", "poll_flow", "replay_flow"]

@@ -17,12 +17,12 @@ import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import steps
-from flows.replay import deliver_task, detect_task
-from sources.fetch import Fetcher, FetchPolicy
-from sources.poll import FeedPoll, FeedRequest, NewEntry, PageResults, fetch_articles, poll_feeds
-from sources.transport import RecordingTransport, WarcReplayTransport
-from storywatch import progress
+from storywatch.flows import steps
+from storywatch.flows.replay import deliver_task, detect_task
+from storywatch.sources.fetch import Fetcher, FetchPolicy
+from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry, PageResults, fetch_articles, poll_feeds
+from storywatch.sources.transport import RecordingTransport, WarcReplayTransport
+from storywatch.core import progress
 
 # One replay transport per capture for the life of the process, so a URL recorded in several
 # rounds (a 200, then a 304) answers round after round in recorded order.
@@ -138,9 +138,9 @@ def capture_feeds(paths: list[str]) -> dict[str, int]:
     """
     from warcio.archiveiterator import ArchiveIterator
 
-    from sources.errors import SourceError
-    from sources.feeds import parse_feed
-    from sources.transport import warc_files
+    from storywatch.sources.errors import SourceError
+    from storywatch.sources.feeds import parse_feed
+    from storywatch.sources.transport import warc_files
 
     answers: dict[str, int] = {}
     feeds: list[str] = []
@@ -166,7 +166,7 @@ def capture_feeds(paths: list[str]) -> dict[str, int]:
 @flow(name="storywatch-replay-capture", log_prints=False, validate_parameters=False)
 def replay_capture_flow(database_url: str, captures: list[str], console: bool = True) -> dict[str, Any]:
     """Replay a WARC capture of live polls through the poll flow, round by round, offline."""
-    from storage import feeds as feed_store
+    from storywatch.storage import feeds as feed_store
 
     feeds = capture_feeds(captures)
     _REPLAYS.pop(tuple(sorted(captures)), None)  # every replay starts at the capture's first answers

@@ -8,13 +8,13 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from alerts import enabled_channels
-from flows import steps
-from sources.archive import ArchiveRead, read_archives
-from sources.records import ArticleRecord
-from storylines import Params
-from storywatch import progress
-from storywatch.config import load_settings
+from storywatch.alerts import enabled_channels
+from storywatch.flows import steps
+from storywatch.sources.archive import ArchiveRead, read_archives
+from storywatch.sources.records import ArticleRecord
+from storywatch.storylines import Params
+from storywatch.core import progress
+from storywatch.core.config import load_settings
 
 
 @task(name="read-archives", cache_policy=NO_CACHE)

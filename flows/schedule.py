@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flows.poll import poll_flow
-from flows.replay import overdue_flow
-from storywatch.config import Settings, default_data_dir
+from storywatch.flows.poll import poll_flow
+from storywatch.flows.replay import overdue_flow
+from storywatch.core.config import Settings, default_data_dir
 
 
 def deployments(settings: Settings) -> list[Any]:

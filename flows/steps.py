@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from alerts import Channel, deliver_pending
-from sources.records import ArticleRecord
-from storage import Database, open_database
-from storage import repo
+from storywatch.alerts import Channel, deliver_pending
+from storywatch.sources.records import ArticleRecord
+from storywatch.storage import Database, open_database
+from storywatch.storage import repo
 from datetime import datetime
 
 from sqlalchemy import select
 
-from storylines import Params, check_overdue, process_pending
+from storywatch.storylines import Params, check_overdue, process_pending
 
 _DATABASES: dict[str, Database] = {}
 
@@ -71,9 +71,9 @@ def deliver(url: str, channels: Sequence[Channel]) -> dict[str, Any]:
 
 def due_feeds(url: str, *, now: datetime, feed_id: int | None = None, force: bool = False) -> list[Any]:
     """The feeds to poll now (all of them when ``force``), with their validators."""
-    from sources.poll import FeedRequest
-    from storage import feeds as feed_store
-    from storage.models import Feed
+    from storywatch.sources.poll import FeedRequest
+    from storywatch.storage import feeds as feed_store
+    from storywatch.storage.models import Feed
 
     with database(url).transaction() as session:
         if force:
@@ -92,10 +92,10 @@ def record_polls(url: str, polls: Sequence[Any], *, now: datetime) -> list[Any]:
     """
     import random
 
-    from sources.fetch import backoff_delay
-    from sources.poll import NewEntry
-    from storage import feeds as feed_store
-    from storage.models import Feed
+    from storywatch.sources.fetch import backoff_delay
+    from storywatch.sources.poll import NewEntry
+    from storywatch.storage import feeds as feed_store
+    from storywatch.storage.models import Feed
 
     fresh: list[NewEntry] = []
     with database(url).transaction() as session:
@@ -126,8 +126,8 @@ def store_polled(
     An entry whose page could not be fetched and whose feed gave no text is left unrecorded,
     and its feed keeps its old validators, so the next round fetches the feed and tries again.
     """
-    from storage import feeds as feed_store
-    from storage.models import Feed
+    from storywatch.storage import feeds as feed_store
+    from storywatch.storage.models import Feed
 
     new_ids: list[int] = []
     retry_keys = {(r.feed_id, r.entry.identity) for r in retry}

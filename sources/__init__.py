@@ -1,10 +1,10 @@
 """Getting articles in: archives for replay, and (soon) live feeds; cleaning pages to text."""
 
-from sources.archive import ArchiveProblem, ArchiveRead, read_archives, read_text_article, record_from_json
-from sources.clean import CleanedPage, article_text, canonical_url, clean_html, clean_or_fallback
-from sources.errors import ArchiveError, ArchiveMiss, CleaningError, FeedParseError, FetchError, NotAFeed, SourceError
-from sources.feeds import FeedEntry, ParsedFeed, parse_feed
-from sources.records import ArticleRecord, content_hash
+from storywatch.sources.archive import ArchiveProblem, ArchiveRead, read_archives, read_text_article, record_from_json
+from storywatch.sources.clean import CleanedPage, article_text, canonical_url, clean_html, clean_or_fallback
+from storywatch.sources.errors import ArchiveError, ArchiveMiss, CleaningError, FeedParseError, FetchError, NotAFeed, SourceError
+from storywatch.sources.feeds import FeedEntry, ParsedFeed, parse_feed
+from storywatch.sources.records import ArticleRecord, content_hash
 
 __all__ = [
     "ArchiveMiss",

@@ -19,9 +19,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from sources.clean import canonical_url, clean_html
-from sources.errors import ArchiveError, SourceError
-from sources.records import ArticleRecord
+from storywatch.sources.clean import canonical_url, clean_html
+from storywatch.sources.errors import ArchiveError, SourceError
+from storywatch.sources.records import ArticleRecord
 
 ARCHIVE_SUFFIXES = (".jsonl", ".jsonl.gz", ".txt", ".warc", ".warc.gz")
 TEXT_ARTICLE_SCHEME = "urn:storywatch:article:"
@@ -171,7 +171,7 @@ def read_archives(paths: Iterable[str | Path]) -> ArchiveRead:
                 read_jsonl(file, result)
             elif file.name.endswith((".warc", ".warc.gz")):
                 # Imported here: sources.warc builds on this module.
-                from sources.warc import read_warc_articles
+                from storywatch.sources.warc import read_warc_articles
 
                 warc = read_warc_articles([file])
                 result.records.extend(warc.records)

@@ -18,7 +18,7 @@ from courlan import normalize_url
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from sources.errors import CleaningError
+from storywatch.sources.errors import CleaningError
 
 # htmldate keeps the time (and its offset, when the page gives one) in this format.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"

@@ -18,7 +18,7 @@ StorywatchError
 
 from __future__ import annotations
 
-from storywatch.errors import StorywatchError
+from storywatch.core.errors import StorywatchError
 
 
 class SourceError(StorywatchError):

@@ -30,9 +30,9 @@ import feedparser
 from lxml import etree
 from lxml import html as lxml_html
 
-from sources.clean import canonical_url, primary_language
-from sources.errors import FeedParseError, NotAFeed, SourceError
-from sources.records import iso_utc
+from storywatch.sources.clean import canonical_url, primary_language
+from storywatch.sources.errors import FeedParseError, NotAFeed, SourceError
+from storywatch.sources.records import iso_utc
 
 MAX_ENTITY_EXPANSION = 1_000_000
 """Characters that a document's declared XML entities may add when expanded; more is refused."""

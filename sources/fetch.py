@@ -25,7 +25,7 @@ import brotli
 import httpx
 
 import storywatch
-from sources.errors import (
+from storywatch.sources.errors import (
     ConnectError,
     FetchError,
     FetchTimeout,
@@ -33,7 +33,7 @@ from sources.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
-from sources.netguard import GuardedTransport
+from storywatch.sources.netguard import GuardedTransport
 
 MB = 1024 * 1024
 FEED_MAX_BYTES = 10 * MB

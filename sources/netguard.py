@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import httpx
 
-from sources.errors import ConnectError, FetchError, PrivateAddressRefused
+from storywatch.sources.errors import ConnectError, FetchError, PrivateAddressRefused
 
 ALLOW_PRIVATE_NETWORKS_ENV = "STORYWATCH_ALLOW_PRIVATE_NETWORKS"
 ALLOWED_SCHEMES = frozenset({"http", "https"})

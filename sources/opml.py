@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from sources.errors import SourceError
+from storywatch.sources.errors import SourceError
 
 
 class OPMLError(SourceError):

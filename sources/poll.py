@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from sources.clean import canonical_url, clean_or_fallback
-from sources.errors import FetchError, HTTPStatusError, SourceError
-from sources.feeds import FeedEntry, parse_feed
-from sources.fetch import PAGE_MAX_BYTES, Fetcher, FetchResult, FetchTarget
-from sources.records import ArticleRecord
+from storywatch.sources.clean import canonical_url, clean_or_fallback
+from storywatch.sources.errors import FetchError, HTTPStatusError, SourceError
+from storywatch.sources.feeds import FeedEntry, parse_feed
+from storywatch.sources.fetch import PAGE_MAX_BYTES, Fetcher, FetchResult, FetchTarget
+from storywatch.sources.records import ArticleRecord
 
 MIN_PAGE_CHARS = 200  # a page yielding less text than this falls back to the feed's own text
 

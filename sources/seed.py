@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 
-from sources.archive import read_text_article, record_from_json
-from sources.clean import clean_html
-from sources.errors import ArchiveError, FetchError, SourceError
-from sources.fetch import FetchResult
-from sources.records import ArticleRecord
+from storywatch.sources.archive import read_text_article, record_from_json
+from storywatch.sources.clean import clean_html
+from storywatch.sources.errors import ArchiveError, FetchError, SourceError
+from storywatch.sources.fetch import FetchResult
+from storywatch.sources.records import ArticleRecord
 
 
 
@@ -51,7 +51,7 @@ def record_from_url(url: str, *, transport: httpx.AsyncBaseTransport | None = No
     import asyncio
     from datetime import UTC, datetime
 
-    from sources.fetch import Fetcher, FetchPolicy
+    from storywatch.sources.fetch import Fetcher, FetchPolicy
 
     if not url.lower().startswith(("http://", "https://")):
         raise FetchError(f"{url}: only http and https URLs can be fetched")

@@ -29,8 +29,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from sources.errors import ArchiveError, ArchiveMiss
-from sources.records import iso_utc
+from storywatch.sources.errors import ArchiveError, ArchiveMiss
+from storywatch.sources.records import iso_utc
 
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 DEFAULT_BODY_CAP = 12 * 1024 * 1024

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from sources.archive import ArchiveProblem, ArchiveRead, replay_order
-from sources.clean import canonical_url, clean_html
-from sources.errors import ArchiveError, SourceError
-from sources.records import ArticleRecord
-from sources.transport import html_responses, warc_files
+from storywatch.sources.archive import ArchiveProblem, ArchiveRead, replay_order
+from storywatch.sources.clean import canonical_url, clean_html
+from storywatch.sources.errors import ArchiveError, SourceError
+from storywatch.sources.records import ArticleRecord
+from storywatch.sources.transport import html_responses, warc_files
 
 
 def read_warc_articles(paths: Iterable[str | Path]) -> ArchiveRead:

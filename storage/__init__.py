@@ -1,6 +1,6 @@
 """Where storywatch keeps feeds, articles, storylines, threads and alerts (SQLite or PostgreSQL)."""
 
-from storage.db import Database, open_database, redact, upgrade
-from storage.errors import SchemaOutOfDate, StorageError
+from storywatch.storage.db import Database, open_database, redact, upgrade
+from storywatch.storage.errors import SchemaOutOfDate, StorageError
 
 __all__ = ["Database", "SchemaOutOfDate", "StorageError", "open_database", "redact", "upgrade"]

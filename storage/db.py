@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import SchemaOutOfDate, StorageError
+from storywatch.storage.errors import SchemaOutOfDate, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

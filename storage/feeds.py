@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Feed, FeedEntry, StorylineArticle, utcnow
+from storywatch.storage.models import Article, Feed, FeedEntry, StorylineArticle, utcnow
 
 UNHEALTHY_AFTER = timedelta(hours=24)
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from sources import dedupe
-from sources.records import ArticleRecord
-from storage.models import Alert, Article, Storyline, StorylineArticle, TermStat, Thread, utcnow
+from storywatch.sources import dedupe
+from storywatch.sources.records import ArticleRecord
+from storywatch.storage.models import Alert, Article, Storyline, StorylineArticle, TermStat, Thread, utcnow
 
 NEAR_DUPLICATE_WINDOW = timedelta(days=14)  # how far back a syndicated copy's original is looked for
 

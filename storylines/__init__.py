@@ -1,8 +1,8 @@
 """Storyline detection: which storyline an article continues, and whether it is news."""
 
-from storylines.detect import Params
-from storylines.errors import StorylineError, UnknownStoryline
-from storylines.service import DetectionResult, add_storyline_from_article, check_overdue, process_pending
+from storywatch.storylines.detect import Params
+from storywatch.storylines.errors import StorylineError, UnknownStoryline
+from storywatch.storylines.service import DetectionResult, add_storyline_from_article, check_overdue, process_pending
 
 __all__ = [
     "DetectionResult",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from storylines.text import SentenceFeatures, TextFeatures
+from storywatch.storylines.text import SentenceFeatures, TextFeatures
 
 ROLES = ("seed", "follow-up", "duplicate", "background")
 

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import repo
-from storage.models import Storyline, StorylineArticle
-from storylines.detect import Params, StorylineState, assess, vectorize
-from storylines.manage import get_article, load_stats
-from storylines.text import features
+from storywatch.storage import repo
+from storywatch.storage.models import Storyline, StorylineArticle
+from storywatch.storylines.detect import Params, StorylineState, assess, vectorize
+from storywatch.storylines.manage import get_article, load_stats
+from storywatch.storylines.text import features
 
 
 def reason(role: str, evidence: dict[str, Any], params: Params) -> str:

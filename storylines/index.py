@@ -39,7 +39,7 @@ from heapq import nsmallest
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from storylines.detect import ArticleVector, StorylineState
+    from storywatch.storylines.detect import ArticleVector, StorylineState
 
 # How the detector mixes its two cosines (ArticleVector.similarity): the query carries the shares.
 TERM_SHARE = 0.6

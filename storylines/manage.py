@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import repo
-from storage.models import Alert, Article, Storyline, StorylineArticle, Thread, utcnow
-from storylines.detect import ArticleVector, Params, Stats, StorylineState, vectorize
-from storylines.errors import StorylineError, UnknownStoryline
-from storylines.service import _member, alert_payload, assess, load_stats
-from storylines.text import features
+from storywatch.storage import repo
+from storywatch.storage.models import Alert, Article, Storyline, StorylineArticle, Thread, utcnow
+from storywatch.storylines.detect import ArticleVector, Params, Stats, StorylineState, vectorize
+from storywatch.storylines.errors import StorylineError, UnknownStoryline
+from storywatch.storylines.service import _member, alert_payload, assess, load_stats
+from storywatch.storylines.text import features
 
 PROFILE_ROLES = ("seed", "follow-up", "duplicate")  # the roles whose articles make up a profile
 STATUSES = ("active", "muted", "closed")

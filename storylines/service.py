@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import repo
-from storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
-from storylines.detect import (
+from storywatch.storage import repo
+from storywatch.storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
+from storywatch.storylines.detect import (
     ArticleVector,
     Assessment,
     Member,
@@ -30,10 +30,10 @@ from storylines.detect import (
     discover_score,
     vectorize,
 )
-from storylines.errors import StorylineError
-from storylines.index import CandidateIndex, article_query, storyline_keys
-from storylines.text import TextFeatures, features
-from storylines.threads import OpenThread, ThreadDraft, find_resolution, find_threads, is_same_thread
+from storywatch.storylines.errors import StorylineError
+from storywatch.storylines.index import CandidateIndex, article_query, storyline_keys
+from storywatch.storylines.text import TextFeatures, features
+from storywatch.storylines.threads import OpenThread, ThreadDraft, find_resolution, find_threads, is_same_thread
 
 
 @dataclass(slots=True)

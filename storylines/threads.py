@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from storylines.detect import Stats, sentence_keys
-from storylines.text import ALIASES, SentenceFeatures, terms
+from storywatch.storylines.detect import Stats, sentence_keys
+from storywatch.storylines.text import ALIASES, SentenceFeatures, terms
 
 WEEKDAYS = {name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -197,7 +197,7 @@ def _kind(text: str) -> str | None:
 
 def _awaited(text: str) -> str | None:
     """The entity an answer is expected from, as an entity key."""
-    from storylines.text import entities
+    from storywatch.storylines.text import entities
 
     for match in _FROM.finditer(text):
         found = entities(f"It came from {match.group(1)}.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from storywatch.errors import StorywatchError
+from storywatch.core.errors import StorywatchError
 
 try:
     __version__ = version("storywatch")

@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from storywatch import StorywatchError, __version__, progress
-from storywatch.config import Settings, load_settings, resolve_config_path, write_config_template
+from storywatch import StorywatchError, __version__
+from storywatch.core import progress
+from storywatch.core.config import Settings, load_settings, resolve_config_path, write_config_template
 
 app = typer.Typer(
     help="Watch news feeds for real follow-ups to the stories you track, and say what changed.",
@@ -79,8 +80,8 @@ def version() -> None:
 @app.command()
 def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Say where the config and database are, and what the database holds."""
-    from storage import open_database, redact
-    from storage.db import current_revision, head_revision
+    from storywatch.storage import open_database, redact
+    from storywatch.storage.db import current_revision, head_revision
 
     settings = _state(ctx).settings
     database = open_database(settings.database_url, migrate=False) if _exists(settings.database_url) else None
@@ -89,7 +90,7 @@ def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
     if database is not None:
         from sqlalchemy import func, select
 
-        from storage.models import Alert, Article, Feed, Storyline
+        from storywatch.storage.models import Alert, Article, Feed, Storyline
 
         revision = current_revision(database.engine)
         with database.sessions() as session:
@@ -139,8 +140,8 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the tables, or migrate them to this version's schema."""
-    from storage import redact, upgrade
-    from storage.db import make_engine
+    from storywatch.storage import redact, upgrade
+    from storywatch.storage.db import make_engine
 
     url = _state(ctx).settings.database_url
     engine = make_engine(url)
@@ -175,14 +176,14 @@ def replay(
     quiet: Annotated[bool, typer.Option("--quiet", help="Do not print alerts as they are raised.")] = False,
 ) -> None:
     """Replay archived articles through the pipeline, in publication order; safe to repeat."""
-    from flows import replay_flow
-    from flows.poll import capture_feeds, replay_capture_flow
+    from storywatch.flows import replay_flow
+    from storywatch.flows.poll import capture_feeds, replay_capture_flow
 
     settings = _state(ctx).settings
     _say_if_prefect_starts_a_server()
     # A WARC written by `storywatch poll` replays through the poll flow; other archives
     # (JSONL, text, CC-NEWS style WARCs of pages) through the replay flow.
-    from sources.transport import warc_files
+    from storywatch.sources.transport import warc_files
 
     warcs = [str(p) for p in warc_files(p for p in paths if p.is_dir() or p.name.endswith((".warc", ".warc.gz")))]
     captures = warcs if warcs and capture_feeds(warcs) else []
@@ -246,7 +247,7 @@ def _say_if_prefect_starts_a_server() -> None:
 
 
 def _database(ctx: typer.Context) -> Any:
-    from storage import open_database
+    from storywatch.storage import open_database
 
     return open_database(_state(ctx).settings.database_url)
 
@@ -262,15 +263,15 @@ def storylines_add(
     ] = None,
 ) -> None:
     """Track a new storyline, seeded by one article or described by a title and key phrases."""
-    from sources.errors import SourceError
-    from sources.seed import record_from_file, record_from_url
-    from storage import repo
-    from storylines import add_storyline_from_article
+    from storywatch.sources.errors import SourceError
+    from storywatch.sources.seed import record_from_file, record_from_url
+    from storywatch.storage import repo
+    from storywatch.storylines import add_storyline_from_article
 
     if about is not None:
         if from_file is not None or from_url is not None or not title:
             raise typer.BadParameter("a described storyline takes --title and --about, and no seed article")
-        from storylines.manage import add_from_description
+        from storywatch.storylines.manage import add_from_description
 
         with _database(ctx).transaction() as session:
             storyline = add_from_description(session, title, about.split(";"))
@@ -300,8 +301,8 @@ def storylines_list(
     """List storylines with their article counts (discovered candidates only with --all)."""
     from sqlalchemy import select
 
-    from storage import repo
-    from storage.models import Storyline
+    from storywatch.storage import repo
+    from storywatch.storage.models import Storyline
 
     database = _database(ctx)
     with database.sessions() as session:
@@ -340,9 +341,9 @@ def storylines_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print a storyline's timeline (each article with its role and score) and its threads."""
-    from storage import repo
-    from storage.models import Storyline
-    from storylines.service import storyline_roles
+    from storywatch.storage import repo
+    from storywatch.storage.models import Storyline
+    from storywatch.storylines.service import storyline_roles
 
     database = _database(ctx)
     with database.sessions() as session:
@@ -400,7 +401,7 @@ def _coverage_gaps(session: Any, storyline_id: int) -> list[dict[str, Any]]:
     """Unhealthy feeds the storyline's articles came from: its news may be incomplete."""
     from datetime import UTC, datetime
 
-    from storage.feeds import coverage_gaps
+    from storywatch.storage.feeds import coverage_gaps
 
     return [
         {"feed_id": g.feed_id, "feed": g.feed, "error": g.error,
@@ -410,7 +411,7 @@ def _coverage_gaps(session: Any, storyline_id: int) -> list[dict[str, Any]]:
 
 
 def _set_status(ctx: typer.Context, storyline_id: int, status: str, verb: str) -> None:
-    from storylines.manage import set_status
+    from storywatch.storylines.manage import set_status
 
     with _database(ctx).transaction() as session:
         storyline = set_status(session, storyline_id, status)
@@ -448,7 +449,7 @@ def storylines_merge(
     other: Annotated[int, typer.Argument(help="The storyline folded into it (then deleted).")],
 ) -> None:
     """Merge two storylines: the second's articles, threads and alerts move to the first."""
-    from storylines.manage import merge
+    from storywatch.storylines.manage import merge
 
     with _database(ctx).transaction() as session:
         storyline = merge(session, keep, other)
@@ -463,8 +464,8 @@ def storylines_split(
     title: Annotated[str | None, typer.Option("--title", help="Title of the new storyline.")] = None,
 ) -> None:
     """Split a storyline in two by date."""
-    from sources.archive import parse_published
-    from storylines.manage import split
+    from storywatch.sources.archive import parse_published
+    from storywatch.storylines.manage import split
 
     with _database(ctx).transaction() as session:
         new = split(session, storyline_id, parse_published(at), title=title)
@@ -478,8 +479,8 @@ def storylines_overdue(
     now: Annotated[str | None, typer.Option("--now", help="Check as of this ISO time (default: now).")] = None,
 ) -> None:
     """Alert every open thread whose due window has passed with no report (run it on a schedule)."""
-    from flows import overdue_flow
-    from sources.archive import parse_published
+    from storywatch.flows import overdue_flow
+    from storywatch.sources.archive import parse_published
 
     settings = _state(ctx).settings
     _say_if_prefect_starts_a_server()
@@ -499,7 +500,7 @@ def storylines_mark(
     storyline_id: Annotated[int | None, typer.Option("--storyline", help="Which storyline (default: its strongest).")] = None,
 ) -> None:
     """Correct an article's role; the storyline remembers and decides alike next time."""
-    from storylines.manage import mark
+    from storywatch.storylines.manage import mark
 
     with _database(ctx).transaction() as session:
         done = mark(session, article, role, storyline_id=storyline_id)
@@ -519,7 +520,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Say why an article got its role in each storyline, or why it joined none."""
-    from storylines.explain import explain_article
+    from storywatch.storylines.explain import explain_article
 
     with _database(ctx).sessions() as session:
         result = explain_article(session, article)
@@ -554,7 +555,7 @@ def feeds_add(
     interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
 ) -> None:
     """Add a feed to poll."""
-    from storage import feeds as feed_store
+    from storywatch.storage import feeds as feed_store
 
     if not url.lower().startswith(("http://", "https://")):
         raise StorywatchError(f"{url}: only http and https feeds can be polled")
@@ -571,8 +572,8 @@ def feeds_import(
     interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
 ) -> None:
     """Add every feed of an OPML file."""
-    from sources.opml import read_opml
-    from storage import feeds as feed_store
+    from storywatch.sources.opml import read_opml
+    from storywatch.storage import feeds as feed_store
 
     outlines = read_opml(path)
     added = 0
@@ -593,8 +594,8 @@ def feeds_export(
     """Print the feeds as OPML."""
     from sqlalchemy import select
 
-    from sources.opml import OutlineFeed, write_opml
-    from storage.models import Feed
+    from storywatch.sources.opml import OutlineFeed, write_opml
+    from storywatch.storage.models import Feed
 
     with _database(ctx).sessions() as session:
         document = write_opml([OutlineFeed(f.url, f.name) for f in session.scalars(select(Feed).order_by(Feed.id))])
@@ -613,8 +614,8 @@ def feeds_list(
 
     from sqlalchemy import select
 
-    from storage import feeds as feed_store
-    from storage.models import Feed
+    from storywatch.storage import feeds as feed_store
+    from storywatch.storage.models import Feed
 
     now = datetime.now(UTC)
     with _database(ctx).sessions() as session:
@@ -650,7 +651,7 @@ def feeds_list(
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, feed_id: Annotated[int, typer.Argument(help="Feed id.")]) -> None:
     """Stop polling a feed (its articles stay)."""
-    from storage.models import Feed
+    from storywatch.storage.models import Feed
 
     with _database(ctx).transaction() as session:
         feed = session.get(Feed, feed_id)
@@ -674,10 +675,10 @@ def poll(
     no_archive: Annotated[bool, typer.Option("--no-archive", help="Do not write a WARC capture.")] = False,
 ) -> None:
     """Run one polling round through the Prefect flow: fetch due feeds, store new articles, alert."""
-    from flows import poll_flow
-    from storywatch.config import default_data_dir
+    from storywatch.flows import poll_flow
+    from storywatch.core.config import default_data_dir
 
-    from storage import feeds as feed_store
+    from storywatch.storage import feeds as feed_store
 
     settings = _state(ctx).settings
     folder = None if no_archive else str(archive or settings.archive_dir or default_data_dir() / "warc")
@@ -721,7 +722,7 @@ def serve(ctx: typer.Context) -> None:
     from prefect import serve as prefect_serve
     from prefect.settings import get_current_settings
 
-    from flows.schedule import deployments
+    from storywatch.flows.schedule import deployments
 
     if not get_current_settings().api.url:
         raise StorywatchError(
@@ -744,9 +745,9 @@ def alerts_list(
     status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status (pending, delivered, failed).")] = None,
 ) -> None:
     """List alerts, oldest first."""
-    from alerts import alert_view
-    from alerts.console import render_alert
-    from storage import repo
+    from storywatch.alerts import alert_view
+    from storywatch.alerts.console import render_alert
+    from storywatch.storage import repo
 
     database = _database(ctx)
     with database.sessions() as session:
@@ -766,7 +767,7 @@ def export_assignments(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
 ) -> None:
     """Each article and the storyline it belongs to (or null), as JSONL, for scoring."""
-    from storage import repo
+    from storywatch.storage import repo
 
     database = _database(ctx)
     with database.sessions() as session:

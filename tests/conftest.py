@@ -48,7 +48,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 def _forget_databases() -> Iterator[None]:
     """Close engines the flows cached, so each test's database is its own."""
     yield
-    from flows.steps import forget_databases
+    from storywatch.flows.steps import forget_databases
 
     forget_databases()
 
@@ -96,7 +96,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def db(database_url: str) -> Iterator[object]:
     """A migrated Database on each backend."""
-    from storage import open_database
+    from storywatch.storage import open_database
 
     database = open_database(database_url)
     yield database

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alerts import alert_view
-from sources.seed import record_from_file
-from storage import Database, repo
-from storylines import add_storyline_from_article
+from storywatch.alerts import alert_view
+from storywatch.sources.seed import record_from_file
+from storywatch.storage import Database, repo
+from storywatch.storylines import add_storyline_from_article
 
 SEED_FILE = Path(__file__).resolve().parents[1] / "seeds" / "2025-04-18-rubio-paris.txt"
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from sources.archive import ArchiveProblem, read_archives, replay_order
-from sources.errors import ArchiveError
-from sources.seed import record_from_file
+from storywatch.sources.archive import ArchiveProblem, read_archives, replay_order
+from storywatch.sources.errors import ArchiveError
+from storywatch.sources.seed import record_from_file
 
 HARBOUR_PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sources.clean import CleanedPage, article_text, canonical_url, clean_html, clean_or_fallback
-from sources.errors import CleaningError
+from storywatch.sources.clean import CleanedPage, article_text, canonical_url, clean_html, clean_or_fallback
+from storywatch.sources.errors import CleaningError
 
 URL = "https://harbour.example/2025/05/ferry-timetable"
 

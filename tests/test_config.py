@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.config import default_config_path, load_settings, write_config_template
-from storywatch.errors import ConfigError
+from storywatch.core.config import default_config_path, load_settings, write_config_template
+from storywatch.core.errors import ConfigError
 
 FULL_CONFIG = """\
 database_url = "postgresql+psycopg://writer@db.example:5432/news"

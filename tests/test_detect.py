@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storylines.detect import (
+from storywatch.storylines.detect import (
     ROLES,
     ArticleVector,
     Assessment,
@@ -28,8 +28,8 @@ from storylines.detect import (
     cosine,
     vectorize,
 )
-from storylines.scoring import SeedScore, cluster_scores, score_seed_labels
-from storylines.text import TextFeatures, features, sentences
+from storywatch.storylines.scoring import SeedScore, cluster_scores, score_seed_labels
+from storywatch.storylines.text import TextFeatures, features, sentences
 
 T0 = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
 

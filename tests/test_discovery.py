@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from flows import steps
-from sources import read_archives
-from storage import repo
-from storylines.detect import Member, Params, Stats, StorylineState, discover_score, vectorize
-from storylines.scoring import cluster_scores
-from storylines.text import features
+from storywatch.flows import steps
+from storywatch.sources import read_archives
+from storywatch.storage import repo
+from storywatch.storylines.detect import Member, Params, Stats, StorylineState, discover_score, vectorize
+from storywatch.storylines.scoring import cluster_scores
+from storywatch.storylines.text import features
 
 
 def test_discovery_on_real_headlines_beats_the_simple_baselines(sqlite_url: str, shared_data: Path) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sources.errors import FeedParseError, NotAFeed, SourceError
-from sources.feeds import FeedEntry, ParsedFeed, parse_feed
+from storywatch.sources.errors import FeedParseError, NotAFeed, SourceError
+from storywatch.sources.feeds import FeedEntry, ParsedFeed, parse_feed
 
 FEED_URL = "https://harbour.example/feeds/news.xml"
 XML = {"content-type": "application/xml"}

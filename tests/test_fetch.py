@@ -26,7 +26,7 @@ import brotli
 import httpx
 import pytest
 
-from sources.errors import (
+from storywatch.sources.errors import (
     ConnectError,
     FetchError,
     FetchTimeout,
@@ -35,8 +35,8 @@ from sources.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
-from sources.fetch import MB, Fetcher, FetchPolicy, FetchResult, FetchTarget, backoff_delay, parse_retry_after
-from sources.netguard import ALLOW_PRIVATE_NETWORKS_ENV, check_url
+from storywatch.sources.fetch import MB, Fetcher, FetchPolicy, FetchResult, FetchTarget, backoff_delay, parse_retry_after
+from storywatch.sources.netguard import ALLOW_PRIVATE_NETWORKS_ENV, check_url
 
 pytestmark = pytest.mark.timeout(20)
 

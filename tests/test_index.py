@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from storylines.detect import Member, Params, Stats, StorylineState, vectorize
-from storylines.index import ENTITY_SHARE, TERM_SHARE, CandidateIndex, article_query, storyline_keys
-from storylines.text import features
+from storywatch.storylines.detect import Member, Params, Stats, StorylineState, vectorize
+from storywatch.storylines.index import ENTITY_SHARE, TERM_SHARE, CandidateIndex, article_query, storyline_keys
+from storywatch.storylines.text import features
 
 
 def _brute_force(stories: dict[int, dict[str, float]], query: dict[str, float], limit: int) -> list[int]:

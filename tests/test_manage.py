@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from flows import steps
-from sources import read_archives
-from sources.records import ArticleRecord
-from storage import open_database, repo
-from storage.models import Alert, Storyline, StorylineArticle
-from storylines.errors import StorylineError
-from storylines.explain import explain_article
-from storylines.manage import add_from_description, mark, merge, set_status, split
+from storywatch.flows import steps
+from storywatch.sources import read_archives
+from storywatch.sources.records import ArticleRecord
+from storywatch.storage import open_database, repo
+from storywatch.storage.models import Alert, Storyline, StorylineArticle
+from storywatch.storylines.errors import StorylineError
+from storywatch.storylines.explain import explain_article
+from storywatch.storylines.manage import add_from_description, mark, merge, set_status, split
 from tests.helpers import alert_views, track_founding_storyline
 
 ROLES_OF = lambda db, sid: {  # noqa: E731

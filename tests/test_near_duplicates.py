@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from flows import steps
-from sources import dedupe, read_archives
-from storage import open_database, repo
-from storage.models import Article
+from storywatch.flows import steps
+from storywatch.sources import dedupe, read_archives
+from storywatch.storage import open_database, repo
+from storywatch.storage.models import Article
 from tests.helpers import alert_views, track_founding_storyline
 
 ORIGINAL = "sw-2025-04-25-witkoff-putin-atlas"
@@ -67,7 +67,7 @@ def test_headlines_are_too_short_to_call_copies() -> None:
 def test_the_same_text_under_another_url_is_an_exact_copy_but_boilerplate_is_not(sqlite_url: str) -> None:
     from datetime import UTC, datetime
 
-    from sources.records import ArticleRecord
+    from storywatch.sources.records import ArticleRecord
 
     when = datetime(2025, 5, 1, tzinfo=UTC)
     body = " ".join(f"The port of Velmora reopened today after strike day {i}." for i in range(12))

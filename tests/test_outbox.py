@@ -13,18 +13,18 @@ import pytest
 from rich.console import Console
 from sqlalchemy import select
 
-from alerts import channels as channel_registry
-from alerts.channels import enabled_channels, register_channel
-from alerts.console import ConsoleChannel
-from alerts.errors import DeliveryError
-from alerts.outbox import MAX_ATTEMPTS, DeliveryReport, deliver_pending
-from alerts.views import alert_view
-from sources.records import ArticleRecord
-from storage import repo
-from storage.models import Alert, Article, Storyline
-from storylines.detect import Assessment, Member, StorylineState
-from storylines.service import alert_payload
-from storywatch.config import load_settings
+from storywatch.alerts import channels as channel_registry
+from storywatch.alerts.channels import enabled_channels, register_channel
+from storywatch.alerts.console import ConsoleChannel
+from storywatch.alerts.errors import DeliveryError
+from storywatch.alerts.outbox import MAX_ATTEMPTS, DeliveryReport, deliver_pending
+from storywatch.alerts.views import alert_view
+from storywatch.sources.records import ArticleRecord
+from storywatch.storage import repo
+from storywatch.storage.models import Alert, Article, Storyline
+from storywatch.storylines.detect import Assessment, Member, StorylineState
+from storywatch.storylines.service import alert_payload
+from storywatch.core.config import load_settings
 
 STORYLINE_TITLE = "Veloria dock strike"
 PUBLISHED = datetime(2031, 3, 7, 16, 30, tzinfo=UTC)

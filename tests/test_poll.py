@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from flows import poll_flow
-from storage import open_database
-from storage import feeds as feed_store
-from storage.models import Article, Feed
+from storywatch.flows import poll_flow
+from storywatch.storage import open_database
+from storywatch.storage import feeds as feed_store
+from storywatch.storage.models import Article, Feed
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -193,7 +193,7 @@ def test_a_feed_failing_for_a_day_is_unhealthy_and_its_storylines_show_a_gap(
 
     from typer.testing import CliRunner
 
-    from storylines import add_storyline_from_article
+    from storywatch.storylines import add_storyline_from_article
     from storywatch.cli import app
 
     db = open_database(sqlite_url)

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from sources.fetch import Fetcher, FetchPolicy
-from sources.poll import FeedRequest, poll_feeds
+from storywatch.sources.fetch import Fetcher, FetchPolicy
+from storywatch.sources.poll import FeedRequest, poll_feeds
 
 GOOD = (
     b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Good</title>"

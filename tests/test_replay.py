@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from alerts import DeliveryError
-from flows import replay_flow, steps
-from sources import read_archives
-from storage import open_database, repo
-from storage.models import Alert, Article
+from storywatch.alerts import DeliveryError
+from storywatch.flows import replay_flow, steps
+from storywatch.sources import read_archives
+from storywatch.storage import open_database, repo
+from storywatch.storage.models import Alert, Article
 from tests.helpers import alert_content, alert_views, track_founding_storyline
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -93,7 +93,7 @@ def test_discover_starts_storylines_and_groups_the_founding_story(sqlite_url: st
 
 def test_a_crash_during_detection_loses_no_alert(sqlite_url: str, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Detection commits per batch: a crash rolls the batch back and the next run redoes it fully."""
-    import storylines.service as service
+    import storywatch.storylines.service as service
 
     db = open_database(sqlite_url)
     track_founding_storyline(db)
@@ -159,7 +159,7 @@ def test_a_window_that_passes_with_no_news_at_all_alerts_once(sqlite_url: str) -
     """Live use: the scheduled overdue flow checks open threads against the clock it is given."""
     from datetime import UTC, datetime
 
-    from flows import overdue_flow
+    from storywatch.flows import overdue_flow
 
     db = open_database(sqlite_url)
     track_founding_storyline(db)  # opens three threads due by 20, 25 and 27 April 2025

@@ -8,8 +8,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from flows.schedule import deployments
-from storywatch.config import load_settings
+from storywatch.flows.schedule import deployments
+from storywatch.core.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from alerts import alert_view
-from flows import replay_flow
-from storage import open_database, repo
-from storylines.scoring import score_seed_labels, score_threads
+from storywatch.alerts import alert_view
+from storywatch.flows import replay_flow
+from storywatch.storage import open_database, repo
+from storywatch.storylines.scoring import score_seed_labels, score_threads
 from tests.helpers import track_founding_storyline
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -12,11 +12,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from sources.records import ArticleRecord
-from storage import Database, SchemaOutOfDate, StorageError, open_database, redact, upgrade
-from storage import repo
-from storage.db import current_revision, head_revision, make_engine, normalise_url
-from storage.models import Alert, Article, Base, Feed, Storyline, StorylineArticle, TermStat
+from storywatch.sources.records import ArticleRecord
+from storywatch.storage import Database, SchemaOutOfDate, StorageError, open_database, redact, upgrade
+from storywatch.storage import repo
+from storywatch.storage.db import current_revision, head_revision, make_engine, normalise_url
+from storywatch.storage.models import Alert, Article, Base, Feed, Storyline, StorylineArticle, TermStat
 
 BASE_TIME = datetime(2025, 4, 18, 16, 30, tzinfo=UTC)
 
@@ -480,7 +480,7 @@ def test_sqlite_connection_pragmas(sqlite_url: str) -> None:
 def test_losing_a_migration_race_to_another_process_is_fine(tmp_path, monkeypatch) -> None:
     """The scheduled poll and overdue check can start together on a fresh database: one migrates,
     the other's migration fails (table exists) and it goes on once the schema is at head."""
-    import storage.db as db_module
+    import storywatch.storage.db as db_module
 
     real_upgrade = db_module.upgrade
 
@@ -495,7 +495,7 @@ def test_losing_a_migration_race_to_another_process_is_fine(tmp_path, monkeypatc
 
 
 def test_a_migration_that_really_fails_still_says_so(tmp_path, monkeypatch) -> None:
-    import storage.db as db_module
+    import storywatch.storage.db as db_module
 
     def broken(engine):
         raise StorageError("disk full")

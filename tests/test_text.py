@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from storylines.text import ALIASES, SentenceFeatures, TextFeatures, entities, features, sentences, terms
+from storywatch.storylines.text import ALIASES, SentenceFeatures, TextFeatures, entities, features, sentences, terms
 
 # --- sentences ---------------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ def test_features_are_deterministic() -> None:
 
 
 def test_an_office_counts_as_its_holder_where_the_text_names_them() -> None:
-    from storylines.text import features
+    from storywatch.storylines.text import features
 
     text = (
         "Secretary of State Elena Varga arrived in Lisbon on Monday. "
@@ -270,9 +270,9 @@ def test_an_office_counts_as_its_holder_where_the_text_names_them() -> None:
 def test_a_storyline_remembers_who_holds_an_office_for_later_articles() -> None:
     from datetime import UTC, datetime
 
-    from storylines.detect import Member, Params, Stats, StorylineState, vectorize
-    from storylines.detect import assess as judge
-    from storylines.text import features
+    from storywatch.storylines.detect import Member, Params, Stats, StorylineState, vectorize
+    from storywatch.storylines.detect import assess as judge
+    from storywatch.storylines.text import features
 
     seed = features("Varga opens port talks", "Secretary of State Elena Varga opened talks with the dockers of Velmora.")
     stats = Stats({}, 1)

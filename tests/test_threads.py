@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from storylines.detect import Stats
-from storylines.text import features
-from storylines.threads import OpenThread, find_resolution, find_threads
+from storywatch.storylines.detect import Stats
+from storywatch.storylines.text import features
+from storywatch.storylines.threads import OpenThread, find_resolution, find_threads
 
 FRIDAY = datetime(2025, 4, 18, 16, 30, tzinfo=UTC)  # Friday 18 April 2025
 

@@ -21,10 +21,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from sources.archive import read_archives
-from sources.errors import ArchiveError, ArchiveMiss
-from sources.transport import RecordingTransport, WarcReplayTransport, html_responses
-from sources.warc import read_warc_articles
+from storywatch.sources.archive import read_archives
+from storywatch.sources.errors import ArchiveError, ArchiveMiss
+from storywatch.sources.transport import RecordingTransport, WarcReplayTransport, html_responses
+from storywatch.sources.warc import read_warc_articles
 
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel>

@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from storywatch.errors import ConfigError
+from storywatch.core.errors import ConfigError
 
 APP_NAME = "storywatch"
 

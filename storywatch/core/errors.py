@@ -1,7 +1,7 @@
 """The root of every error storywatch raises on purpose.
 
 StorywatchError
- +-- ConfigError                 (storywatch.config)
+ +-- ConfigError                 (storywatch.core.config)
  +-- StorageError                (storage.errors)
  |    +-- SchemaOutOfDate
  +-- ArchiveError                (sources.errors: SourceError > ArchiveError, FetchError)
