@@ -9,11 +9,14 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from storywatch.core.enums import AlertKind
+
 from storywatch.alerts.channels import register_channel
+from storywatch.alerts.views import AlertView
 from storywatch.core.config import Settings
 
 
-def render_alert(alert: dict[str, Any]) -> Panel:
+def render_alert(alert: AlertView) -> Panel:
     """A panel that says which storyline, what is new, what it resolves and why it matched."""
     lines: list[Any] = [Text(alert["title"] or alert["article_id"] or "", style="bold")]
     meta = " · ".join(str(x) for x in (alert.get("source"), alert.get("published"), alert.get("article_url")) if x)
@@ -22,7 +25,7 @@ def render_alert(alert: dict[str, Any]) -> Panel:
     for thread in alert.get("resolves", []):
         lines.append(Text(f"Resolves: {thread}", style="green"))
     if alert.get("new_facts"):
-        lines.append(Text("What is new:" if alert["kind"] == "follow-up" else "Waiting for:", style="bold"))
+        lines.append(Text("What is new:" if alert["kind"] == AlertKind.FOLLOW_UP else "Waiting for:", style="bold"))
         lines.extend(Text(f"  • {fact}") for fact in alert["new_facts"])
     matched = dict.fromkeys(alert.get("matched_entities", [])[:5] + alert.get("matched_terms", [])[:5])
     why = ", ".join(matched)
@@ -42,7 +45,7 @@ class ConsoleChannel:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=False, soft_wrap=False)
 
-    def send(self, alert: dict[str, Any]) -> None:
+    def send(self, alert: AlertView) -> None:
         self.console.print(render_alert(alert))
 
 

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from storywatch.core.enums import AlertStatus
+
 from storywatch.alerts.channels import Channel
 from storywatch.alerts.errors import DeliveryError
 from storywatch.alerts.views import alert_view
-from storywatch.storage import repo
+from storywatch.storage import alerts as alert_store
 from storywatch.storage.models import utcnow
 
 MAX_ATTEMPTS = 10
@@ -32,7 +34,7 @@ class DeliveryReport:
 def deliver_pending(session: Session, channels: Sequence[Channel], *, max_attempts: int = MAX_ATTEMPTS) -> DeliveryReport:
     """Send every pending alert through every channel; record each outcome on the alert."""
     report = DeliveryReport()
-    for alert, storyline, article in repo.list_alerts(session, status="pending"):
+    for alert, storyline, article in alert_store.list_alerts(session, status=AlertStatus.PENDING):
         view = alert_view(alert, storyline, article)
         errors = []
         deliveries = dict(alert.deliveries or {})
@@ -53,9 +55,9 @@ def deliver_pending(session: Session, channels: Sequence[Channel], *, max_attemp
         if errors:
             alert.last_error = "; ".join(errors)
             if alert.attempts >= max_attempts:
-                alert.status = "failed"
+                alert.status = AlertStatus.FAILED
             report.failed.append((alert.id, alert.last_error))
         else:
-            alert.status, alert.delivered_at, alert.last_error = "delivered", utcnow(), None
+            alert.status, alert.delivered_at, alert.last_error = AlertStatus.DELIVERED, utcnow(), None
             report.delivered.append(alert.id)
     return report

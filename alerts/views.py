@@ -1,20 +1,46 @@
-"""An alert as users see it: the stable JSON shape of `storywatch alerts list --json`."""
+"""An alert as users and channels see it: the stable JSON shape of `storywatch alerts list --json`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from storywatch.storage.models import Alert, Article, Storyline
 
 
-def alert_view(alert: Alert, storyline: Storyline, article: Article | None) -> dict[str, Any]:
+class AlertView(TypedDict):
+    """One alert, JSON-ready; its content is the payload frozen when it was raised."""
+
+    id: int
+    kind: str
+    status: str
+    storyline_id: int
+    storyline_title: str
+    article_id: str | None
+    article_url: str | None
+    title: str
+    published: str | None
+    source: str | None
+    role: str | None
+    resolves: list[str]
+    new_facts: list[str]
+    score: float | None
+    matched_entities: list[str]
+    matched_terms: list[str]
+    earlier_articles: list[dict[str, Any]]
+    created_at: str
+    delivered_at: str | None
+    attempts: int
+    deliveries: dict[str, Any]
+
+
+def alert_view(alert: Alert, storyline: Storyline, article: Article | None) -> AlertView:
     """One alert as a JSON-ready dict; content comes from the payload frozen when it was raised."""
     payload = alert.payload or {}
     article_info = payload.get("article", {})
     return {
         "id": alert.id,
-        "kind": alert.kind,
-        "status": alert.status,
+        "kind": str(alert.kind),
+        "status": str(alert.status),
         "storyline_id": alert.storyline_id,
         "storyline_title": storyline.title,
         "article_id": article.reference if article is not None else article_info.get("id"),

@@ -19,7 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from storywatch.flows import steps  # noqa: E402
 from storywatch.sources import read_archives  # noqa: E402
-from storywatch.storage import repo  # noqa: E402
+from storywatch.storage import alerts as alert_store  # noqa: E402
+from storywatch.storage import memberships as membership_store  # noqa: E402
+from storywatch.storage import threads as thread_store  # noqa: E402
 from storywatch.storylines import Params  # noqa: E402
 from storywatch.storylines.scoring import score_seed_labels, score_threads  # noqa: E402
 from tests.helpers import track_founding_storyline  # noqa: E402
@@ -33,9 +35,9 @@ def run(seeds: Path, params: Params, per_article: bool) -> dict:
         steps.store(url, read_archives([seeds]).records)
         steps.detect(url, discover=False, params=params)
         with db.sessions() as session:
-            roles = repo.article_roles(session, storyline_id)
-            alerted = {art.reference for _, _, art in repo.list_alerts(session) if art is not None}
-            threads = repo.thread_outcomes(session)
+            roles = membership_store.article_roles(session, storyline_id)
+            alerted = {art.reference for _, _, art in alert_store.list_alerts(session) if art is not None}
+            threads = thread_store.thread_outcomes(session)
         steps.forget_databases()
     labels = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))
     score = score_seed_labels(labels, alerted, {ref: role for ref, (role, _) in roles.items()})

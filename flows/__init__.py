@@ -1,20 +1,12 @@
 """Prefect 3 flows: they order the steps and hold no logic of their own.
 
-Importing this package turns Prefect's telemetry off before Prefect is loaded: storywatch
-runs offline and never reports home.
+- ``replay``: archived articles -> store -> detect -> deliver;
+- ``poll``: one polling round, and replay of a poll's WARC capture;
+- ``overdue``: threads whose window passed on the wall clock;
+- ``schedule``: the deployments `storywatch serve` runs;
+- ``steps``: the plain functions the tasks call, free of Prefect;
+- ``summaries``: what each flow returns;
+- ``runtime``: how storywatch runs Prefect (telemetry off, quiet logs), set before Prefect loads.
+
+Importing this package imports nothing: Prefect is loaded only by the flow modules.
 """
-
-from __future__ import annotations
-
-import os
-
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_UI_ENABLED", "false")
-# storywatch reports what a run did itself; Prefect's per-task INFO lines are noise to users.
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-
-from storywatch.flows.replay import overdue_flow, replay_flow  # noqa: E402
-from storywatch.flows.poll import poll_flow  # noqa: E402
-
-__all__ = ["overdue_flow", "poll_flow", "replay_flow"]

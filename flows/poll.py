@@ -9,20 +9,27 @@ poll: only the transport differs (``WarcReplayTransport`` instead of the network
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from storywatch.core import progress
+from storywatch.core.config import Settings
 from storywatch.flows import steps
 from storywatch.flows.replay import deliver_task, detect_task
+from storywatch.flows.runtime import run_settings
+from storywatch.flows.summaries import CaptureReplaySummary, PollSummary
 from storywatch.sources.fetch import Fetcher, FetchPolicy
 from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry, PageResults, fetch_articles, poll_feeds
-from storywatch.sources.transport import RecordingTransport, WarcReplayTransport
-from storywatch.core import progress
+from storywatch.sources.warc import RecordingTransport, WarcReplayTransport, capture_feeds
+from storywatch.storage import feeds as feed_store
+
+T = TypeVar("T")
 
 # One replay transport per capture for the life of the process, so a URL recorded in several
 # rounds (a 200, then a 304) answers round after round in recorded order.
@@ -42,7 +49,9 @@ def _transport(archive_dir: str | None, replay: list[str] | None) -> tuple[httpx
     return None, True
 
 
-async def _with_fetcher(job: Any, policy: FetchPolicy, archive_dir: str | None, replay: list[str] | None) -> Any:
+async def _with_fetcher(
+    job: Callable[[Fetcher], Awaitable[T]], policy: FetchPolicy, archive_dir: str | None, replay: list[str] | None
+) -> T:
     transport, guard = _transport(archive_dir, replay)
     try:
         async with Fetcher(policy, transport=transport, guard=guard) as fetcher:
@@ -93,94 +102,61 @@ def store_polled_task(database_url: str, polls: list[FeedPoll], pages: PageResul
 
 @flow(name="storywatch-poll", log_prints=False, validate_parameters=False)
 def poll_flow(
-    database_url: str,
+    settings: Settings | None = None,
+    config_file: str | None = None,
     feed_id: int | None = None,
     force: bool = False,
     archive_dir: str | None = None,
     replay: list[str] | None = None,
-    console: bool = True,
+    quiet: bool = False,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> PollSummary:
     """Poll the due feeds once (or ``feed_id``; every feed when ``force``) and alert on what is new."""
+    settings = run_settings(settings, config_file)
+    url = settings.database_url
     clock = now or datetime.now(UTC)
-    requests = due_task(database_url, clock, feed_id, force)
+    requests = due_task(url, clock, feed_id, force)
     progress.start("poll", len(requests))
     polls = fetch_feeds_task(requests, archive_dir, replay)
     progress.advance("poll", len(requests))
-    entries = record_task(database_url, polls, clock)
+    entries = record_task(url, polls, clock)
     pages = fetch_pages_task(entries, archive_dir, replay)
-    new_ids = store_polled_task(database_url, polls, pages, clock)
-    detected = detect_task(database_url, False)
-    summary: dict[str, Any] = {
-        "feeds": len(requests),
-        "not_modified": sum(1 for p in polls if p.not_modified),
-        "failed": [p.error for p in polls if p.error],
-        "warnings": [p.warning for p in polls if p.warning],
-        "new_entries": len(entries),
-        "page_problems": pages.problems,
-        "retry_later": len(pages.retry),
-        "new_articles": len(new_ids),
-        "processed": detected["processed"],
-        "roles": detected["roles"],
-        "alerts": detected["alerts"],
-    }
-    delivered = deliver_task(database_url, console)
-    summary["undelivered"] = delivered["failed"]
+    new_ids = store_polled_task(url, polls, pages, clock)
+    summary = PollSummary(
+        feeds=len(requests),
+        not_modified=sum(1 for p in polls if p.not_modified),
+        failed=[p.error for p in polls if p.error],
+        warnings=[p.warning for p in polls if p.warning],
+        new_entries=len(entries),
+        page_problems=pages.problems,
+        retry_later=len(pages.retry),
+        new_articles=len(new_ids),
+        detected=detect_task(url, False),
+    )
+    summary.delivery = deliver_task(settings, quiet)
     progress.finish("poll")
     return summary
 
 
-def capture_feeds(paths: list[str]) -> dict[str, int]:
-    """The feeds a poll capture holds (URL -> how many answers were recorded), in recorded order.
-
-    A capture written by `storywatch poll` has feed responses; a CC-NEWS style WARC has only
-    pages, and gives none.
-    """
-    from warcio.archiveiterator import ArchiveIterator
-
-    from storywatch.sources.errors import SourceError
-    from storywatch.sources.feeds import parse_feed
-    from storywatch.sources.transport import warc_files
-
-    answers: dict[str, int] = {}
-    feeds: list[str] = []
-    for path in warc_files(paths):
-        with path.open("rb") as handle:
-            for record in ArchiveIterator(handle):
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                url = record.rec_headers.get_header("WARC-Target-URI")
-                answers[url] = answers.get(url, 0) + 1
-                status = record.http_headers.get_statuscode()
-                kind = (record.http_headers.get_header("Content-Type") or "").lower()
-                if url in feeds or status != "200" or "html" in kind:
-                    continue
-                try:
-                    parse_feed(record.content_stream().read(), url, {"content-type": kind})
-                except SourceError:
-                    continue
-                feeds.append(url)
-    return {url: answers[url] for url in feeds}
-
-
 @flow(name="storywatch-replay-capture", log_prints=False, validate_parameters=False)
-def replay_capture_flow(database_url: str, captures: list[str], console: bool = True) -> dict[str, Any]:
+def replay_capture_flow(
+    captures: list[str], settings: Settings | None = None, config_file: str | None = None, quiet: bool = False
+) -> CaptureReplaySummary:
     """Replay a WARC capture of live polls through the poll flow, round by round, offline."""
-    from storywatch.storage import feeds as feed_store
-
+    settings = run_settings(settings, config_file)
     feeds = capture_feeds(captures)
     _REPLAYS.pop(tuple(sorted(captures)), None)  # every replay starts at the capture's first answers
-    with steps.database(database_url).transaction() as session:
+    with steps.database(settings.database_url).transaction() as session:
         for url in feeds:
             feed_store.add_feed(session, url)
     rounds = [
-        poll_flow(database_url=database_url, force=True, replay=captures, console=console)
+        poll_flow(settings=settings, force=True, replay=captures, quiet=quiet)
         for _ in range(max(feeds.values(), default=0))
     ]
-    return {
-        "feeds": len(feeds),
-        "rounds": len(rounds),
-        "new_articles": sum(r["new_articles"] for r in rounds),
-        "alerts": [a for r in rounds for a in r["alerts"]],
-        "failed": [f for r in rounds for f in r["failed"]],
-    }
+    return CaptureReplaySummary(
+        feeds=len(feeds),
+        rounds=len(rounds),
+        new_articles=sum(r.new_articles for r in rounds),
+        alerts=[a for r in rounds for a in r.alerts],
+        failed=[f for r in rounds for f in r.failed],
+    )

@@ -1,11 +1,11 @@
-"""Read archived articles for replay: JSONL files, folders of them, and plain-text articles.
+"""The archive format: read JSONL files, folders of them and plain-text articles for replay; write JSONL.
 
 JSONL: one JSON object a line with ``url``, ``title``, ``published`` (ISO-8601), ``text`` or
-``html``, and optionally ``id``, ``source`` and ``language``. Plain text: a title line, a date
-line, then the body; its id is the file name without ``.txt``. WARC (``.warc``, ``.warc.gz``,
-CC-NEWS style): each HTML page response is an article (:mod:`sources.warc`). A line or file
-that cannot be read becomes an :class:`ArchiveProblem` naming the file and line, and reading
-goes on.
+``html``, and optionally ``id``, ``canonical_url``, ``source``, ``language`` and ``partial``.
+Plain text: a title line, a date line, then the body; its id is the file name without
+``.txt``. WARC (``.warc``, ``.warc.gz``, CC-NEWS style): each HTML page response is an article
+(:mod:`storywatch.sources.warc`). A line or file that cannot be read becomes an
+:class:`ArchiveProblem` naming the file and line, and reading goes on.
 """
 
 from __future__ import annotations
@@ -13,58 +13,30 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from storywatch.sources.clean import canonical_url, clean_html
+from storywatch.core.records import ArticleRecord
+from storywatch.sources.clean import clean_html
+from storywatch.sources.dates import parse_published
 from storywatch.sources.errors import ArchiveError, SourceError
-from storywatch.sources.records import ArticleRecord
+from storywatch.sources.files import JSONL_SUFFIXES, TEXT_SUFFIXES, archive_files, is_warc
+from storywatch.sources.records import ArchiveProblem, ArchiveRead
+from storywatch.sources.urls import canonical_url
 
-ARCHIVE_SUFFIXES = (".jsonl", ".jsonl.gz", ".txt", ".warc", ".warc.gz")
 TEXT_ARTICLE_SCHEME = "urn:storywatch:article:"
 
-
-@dataclass(frozen=True, slots=True)
-class ArchiveProblem:
-    """One unreadable line or file: where, and why."""
-
-    path: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return f"{where}: {self.message}"
-
-
-@dataclass(slots=True)
-class ArchiveRead:
-    """Every readable article of the input, in replay order, and every problem met."""
-
-    records: list[ArticleRecord] = field(default_factory=list)
-    problems: list[ArchiveProblem] = field(default_factory=list)
-
-
-def parse_published(value: Any) -> datetime:
-    """An aware UTC datetime from ISO-8601 (or an RFC 2822 date); naive times are taken as UTC."""
-    if not isinstance(value, str) or not value.strip():
-        raise ArchiveError("'published' must be an ISO-8601 date such as 2025-04-18T16:30:00+00:00")
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            raise ArchiveError(
-                f"'published' {text!r} is not an ISO-8601 date such as 2025-04-18T16:30:00+00:00"
-            ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+__all__ = [
+    "ArchiveProblem",
+    "ArchiveRead",
+    "archive_line",
+    "read_archives",
+    "read_jsonl",
+    "read_text_article",
+    "record_from_json",
+    "write_archive",
+]
 
 
 def record_from_json(obj: Any, *, origin: str) -> ArticleRecord:
@@ -74,7 +46,7 @@ def record_from_json(obj: Any, *, origin: str) -> ArticleRecord:
     missing = [name for name in ("url", "title", "published") if not obj.get(name)]
     if missing:
         raise ArchiveError(f"missing {', '.join(missing)}")
-    url = obj["url"]
+    url = obj.get("canonical_url") or obj["url"]
     if not isinstance(url, str):
         raise ArchiveError("'url' must be a string")
     text, title, language = obj.get("text"), str(obj["title"]).strip(), obj.get("language")
@@ -97,6 +69,7 @@ def record_from_json(obj: Any, *, origin: str) -> ArticleRecord:
         archive_id=str(archive_id) if archive_id not in (None, "") else None,
         source=obj.get("source") or None,
         language=language or None,
+        partial=obj.get("partial") is True,
         origin=origin,
     )
 
@@ -125,8 +98,12 @@ def read_text_article(path: Path) -> ArticleRecord:
 
 
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+    handle: IO[str]
+    if path.name.endswith(".gz"):
+        handle = gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    else:
+        handle = path.open(encoding="utf-8", errors="replace")
+    with handle:
         yield from enumerate(handle, start=1)
 
 
@@ -146,46 +123,66 @@ def read_jsonl(path: Path, into: ArchiveRead) -> None:
         into.problems.append(ArchiveProblem(str(path), None, f"cannot read: {exc}"))
 
 
-def archive_files(path: Path) -> list[Path]:
-    """The archive files a path names: itself, or every archive file under a folder, sorted."""
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(ARCHIVE_SUFFIXES))
-    return [path]
-
-
 def read_archives(paths: Iterable[str | Path]) -> ArchiveRead:
     """Read every article of the given files and folders, ordered by publication time then id."""
+    from storywatch.sources.warc import read_warc_articles  # WARC pages need warcio: only when given
+
     result = ArchiveRead()
     for given in paths:
         path = Path(given)
         if not path.exists():
             result.problems.append(ArchiveProblem(str(path), None, "no such file or folder"))
             continue
-        for file in archive_files(path):
-            if file.name.endswith(".txt"):
+        for file in archive_files([path]):
+            if file.name.endswith(TEXT_SUFFIXES):
                 try:
                     result.records.append(read_text_article(file))
                 except ArchiveError as exc:
                     result.problems.append(ArchiveProblem(str(file), None, str(exc)))
-            elif file.name.endswith((".jsonl", ".jsonl.gz")):
+            elif file.name.endswith(JSONL_SUFFIXES):
                 read_jsonl(file, result)
-            elif file.name.endswith((".warc", ".warc.gz")):
-                # Imported here: sources.warc builds on this module.
-                from storywatch.sources.warc import read_warc_articles
-
-                warc = read_warc_articles([file])
-                result.records.extend(warc.records)
-                result.problems.extend(warc.problems)
+            elif is_warc(file):
+                result.extend(read_warc_articles([file]))
             else:
                 result.problems.append(
                     ArchiveProblem(
                         str(file), None, "not an archive: expected .jsonl, .jsonl.gz, .txt, .warc or .warc.gz"
                     )
                 )
-    result.records.sort(key=replay_order)
-    return result
+    return result.sort()
 
 
-def replay_order(record: ArticleRecord) -> tuple[datetime, str]:
-    """Publication time, then id: the same input always replays in the same order."""
-    return (record.published or datetime.min.replace(tzinfo=UTC), record.reference)
+def archive_line(
+    *,
+    reference: str | None,
+    url: str,
+    title: str,
+    published: datetime,
+    text: str,
+    source: str | None,
+    language: str | None,
+    partial: bool = False,
+) -> dict[str, Any]:
+    """One article as an archive line's object: what :func:`record_from_json` reads back to the same article."""
+    line: dict[str, Any] = {
+        "id": reference,
+        "url": url,
+        "canonical_url": url,
+        "title": title,
+        "published": published.isoformat(),
+        "source": source,
+        "language": language,
+        "text": text,
+    }
+    if partial:
+        line["partial"] = True
+    return line
+
+
+def write_archive(lines: Iterable[dict[str, Any]], handle: IO[str]) -> int:
+    """Write archive lines as JSONL (one object a line, UTF-8 text as it is); returns how many."""
+    count = 0
+    for line in lines:
+        handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        count += 1
+    return count

@@ -11,14 +11,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import trafilatura
-from courlan import normalize_url
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from storywatch.sources.dates import aware_iso
 from storywatch.sources.errors import CleaningError
+from storywatch.sources.urls import canonical_url, is_web_url
 
 # htmldate keeps the time (and its offset, when the page gives one) in this format.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -39,21 +40,6 @@ class CleanedPage:
     published: datetime | None  # aware, UTC; midnight when the page gives only a day
     language: str | None  # primary language subtag, lower case: "de", "en"
     canonical_url: str | None
-
-
-def canonical_url(url: str) -> str:
-    """The URL normalised (courlan) without tracking parameters or fragment, for http(s) URLs.
-
-    courlan's strict mode is not used: it keeps only a short allow-list of query parameters, which
-    would make ``article.php?story=1`` and ``article.php?story=2`` one URL.
-    """
-    if not url.strip().lower().startswith(("http://", "https://")):
-        return url
-    try:
-        normalised = normalize_url(url.strip(), strict=False)
-    except (ValueError, TypeError):
-        return url
-    return urlunsplit(urlsplit(normalised)._replace(fragment=""))
 
 
 def primary_language(value: str | None) -> str | None:
@@ -153,7 +139,7 @@ class _PageHints:
             if "canonical" in (link.get("rel") or "").lower().split():
                 href = link.get("href", "").strip()
                 resolved = urljoin(url, href) if url else href
-                if resolved.lower().startswith(("http://", "https://")):
+                if is_web_url(resolved):
                     canonical = resolved
                     break
         language = primary_language(tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang"))
@@ -166,7 +152,7 @@ class _PageHints:
             ):
                 language = primary_language(meta.get("content"))
             if published is None and key in _PUBLISHED_META:
-                published = _aware(meta.get("content"))
+                published = aware_iso(meta.get("content"))
         if published is None:
             published = _json_ld_published(tree)
         title_element = tree.find(".//title")
@@ -182,7 +168,7 @@ def _json_ld_published(tree: HtmlElement) -> datetime | None:
             data = json.loads(script.text)
         except (ValueError, RecursionError):
             continue
-        found = _aware(_find_key(data, "datePublished"))
+        found = aware_iso(_find_key(data, "datePublished"))
         if found is not None:
             return found
     return None
@@ -202,17 +188,6 @@ def _find_key(data: Any, key: str, depth: int = 0) -> Any:
             if found is not None:
                 return found
     return None
-
-
-def _aware(value: object) -> datetime | None:
-    """An ISO 8601 timestamp with a time zone, in UTC; None for anything less precise."""
-    if not isinstance(value, str) or "T" not in value.upper():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
-    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+05:00" has no UTC time
-        return None
 
 
 def _publication_time(found: str | None, from_metadata: datetime | None) -> datetime | None:

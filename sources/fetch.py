@@ -11,7 +11,6 @@ The transport is the one seam: live, recording and WARC replay transports all fi
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import http
 import random
 import time
@@ -33,6 +32,7 @@ from storywatch.sources.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
+from storywatch.sources.dates import http_date
 from storywatch.sources.netguard import GuardedTransport
 
 MB = 1024 * 1024
@@ -529,12 +529,9 @@ def parse_retry_after(value: str, *, now: datetime | None = None) -> float | Non
         return None
     if value.isdigit():
         return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = http_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:  # HTTP-dates are GMT (RFC 9110 5.6.7)
-        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 

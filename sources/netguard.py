@@ -22,9 +22,9 @@ from collections.abc import Iterable
 import httpx
 
 from storywatch.sources.errors import ConnectError, FetchError, PrivateAddressRefused
+from storywatch.sources.urls import WEB_SCHEMES
 
 ALLOW_PRIVATE_NETWORKS_ENV = "STORYWATCH_ALLOW_PRIVATE_NETWORKS"
-ALLOWED_SCHEMES = frozenset({"http", "https"})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -80,7 +80,7 @@ def _parse_address(text: str) -> IPAddress | None:
 
 def _target(url: httpx.URL) -> tuple[str, int]:
     """Check the scheme and return (host, port) of a URL."""
-    if url.scheme not in ALLOWED_SCHEMES:
+    if url.scheme not in WEB_SCHEMES:
         raise FetchError(f"refused {url}: only http and https URLs can be fetched, not {url.scheme or 'no scheme'}")
     if not url.host:
         raise FetchError(f"refused {url}: the URL has no host")

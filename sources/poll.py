@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
-from storywatch.sources.clean import canonical_url, clean_or_fallback
+from storywatch.core.records import ArticleRecord
+from storywatch.sources.clean import clean_or_fallback
+from storywatch.sources.dates import http_date
+from storywatch.sources.entries import FeedEntry
 from storywatch.sources.errors import FetchError, HTTPStatusError, SourceError
-from storywatch.sources.feeds import FeedEntry, parse_feed
+from storywatch.sources.feeds import parse_feed
 from storywatch.sources.fetch import PAGE_MAX_BYTES, Fetcher, FetchResult, FetchTarget
-from storywatch.sources.records import ArticleRecord
+from storywatch.sources.urls import MAX_URL, canonical_url, trustworthy_canonical
 
 MIN_PAGE_CHARS = 200  # a page yielding less text than this falls back to the feed's own text
 
@@ -132,7 +133,7 @@ def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[Ar
         return None, f"{problem or url}: {exc}" if problem else f"entry {entry.identity}: {exc}"
     if partial and fetched and problem is None:
         problem = f"{url}: the page gave too little text; using the feed's text"
-    link = page.canonical_url if _trustworthy(page.canonical_url, url) else canonical_url(url)
+    link = page.canonical_url if trustworthy_canonical(page.canonical_url, url) else canonical_url(url)
     if len(link) > MAX_URL:
         return None, f"{link[:80]}…: URL longer than {MAX_URL} characters; skipped"
     return ArticleRecord(
@@ -147,22 +148,8 @@ def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[Ar
     ), problem
 
 
-MAX_URL = 2048
-
-
-def _trustworthy(canonical: str | None, fetched: str) -> bool:
-    """A page's rel=canonical counts only on its own host and not as a bare home page."""
-    if not canonical:
-        return False
-    claimed, actual = urlsplit(canonical), urlsplit(fetched)
-    return claimed.hostname == actual.hostname and claimed.path not in ("", "/")
-
-
 def _served_at(answer: FetchResult | FetchError | None) -> datetime | None:
     """The response's Date header: in replay, the time of the capture rather than of the replay."""
-    if not isinstance(answer, FetchResult) or not answer.headers.get("date"):
+    if not isinstance(answer, FetchResult):
         return None
-    try:
-        return parsedate_to_datetime(answer.headers["date"]).astimezone(UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
+    return http_date(answer.headers.get("date"))

@@ -1,52 +1,42 @@
-"""The one shape every source produces: an article ready to be stored."""
+"""What reading archives gives: the articles in replay order, and the problems met on the way."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-_SPACE = re.compile(r"\s+")
-
-
-def iso_utc(value: object) -> datetime | None:
-    """An ISO-8601 string as an aware UTC datetime (a naive one taken as UTC); None if it is not one.
-
-    Hostile inputs such as "0001-01-01T00:00:00+05:00", which have no UTC time, give None too.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def content_hash(text: str) -> str:
-    """SHA-256 of the text with case and whitespace folded, so trivial reformatting hashes alike."""
-    return hashlib.sha256(_SPACE.sub(" ", text).strip().lower().encode("utf-8")).hexdigest()
+from storywatch.core.records import ArticleRecord
 
 
 @dataclass(frozen=True, slots=True)
-class ArticleRecord:
-    """A cleaned article from any source: a feed entry, an archive line, a seed file."""
+class ArchiveProblem:
+    """One unreadable line or file: where, and why."""
 
-    url: str
-    title: str
-    text: str
-    published: datetime | None
-    archive_id: str | None = None
-    source: str | None = None
-    language: str | None = None
-    partial: bool = False
-    origin: str = ""  # where it came from, for messages: "seeds/articles.jsonl:12"
+    path: str
+    line: int | None
+    message: str
 
-    @property
-    def content_hash(self) -> str:
-        return content_hash(self.text)
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
 
-    @property
-    def reference(self) -> str:
-        return self.archive_id or self.url
+
+@dataclass(slots=True)
+class ArchiveRead:
+    """Every readable article of the input, in replay order, and every problem met."""
+
+    records: list[ArticleRecord] = field(default_factory=list)
+    problems: list[ArchiveProblem] = field(default_factory=list)
+
+    def extend(self, other: ArchiveRead) -> None:
+        self.records.extend(other.records)
+        self.problems.extend(other.problems)
+
+    def sort(self) -> ArchiveRead:
+        self.records.sort(key=replay_order)
+        return self
+
+
+def replay_order(record: ArticleRecord) -> tuple[datetime, str]:
+    """Publication time, then id: the same input always replays in the same order."""
+    return (record.published or datetime.min.replace(tzinfo=UTC), record.reference)

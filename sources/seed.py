@@ -7,13 +7,12 @@ from pathlib import Path
 
 import httpx
 
+from storywatch.core.records import ArticleRecord
 from storywatch.sources.archive import read_text_article, record_from_json
 from storywatch.sources.clean import clean_html
 from storywatch.sources.errors import ArchiveError, FetchError, SourceError
 from storywatch.sources.fetch import FetchResult
-from storywatch.sources.records import ArticleRecord
-
-
+from storywatch.sources.urls import is_web_url
 
 def record_from_file(path: Path) -> ArticleRecord:
     """A plain-text article (title, date, body), or a file whose content is one archive line."""
@@ -53,7 +52,7 @@ def record_from_url(url: str, *, transport: httpx.AsyncBaseTransport | None = No
 
     from storywatch.sources.fetch import Fetcher, FetchPolicy
 
-    if not url.lower().startswith(("http://", "https://")):
+    if not is_web_url(url):
         raise FetchError(f"{url}: only http and https URLs can be fetched")
 
     async def fetch() -> FetchResult:

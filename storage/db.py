@@ -1,4 +1,8 @@
-"""Opening a database: engine set-up (SQLite WAL and foreign keys, PostgreSQL via psycopg 3) and migrations."""
+"""Opening a database: engine set-up (SQLite WAL and foreign keys, PostgreSQL via psycopg 3) and migrations.
+
+Alembic is imported only to migrate: opening a database at the newest schema reads its
+revision with one query, so reading commands stay quick.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storywatch.core.secrets import redact_url
 from storywatch.storage.errors import SchemaOutOfDate, StorageError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA_HEAD = "0002"
+"""The newest migration in ``migrations/versions``; a test keeps it equal to Alembic's head."""
 
 
 def normalise_url(url: str) -> str:
@@ -31,10 +38,18 @@ def normalise_url(url: str) -> str:
 
 def redact(url: str) -> str:
     """The URL with any password hidden, for printing."""
+    return redact_url(url)
+
+
+def database_exists(url: str) -> bool:
+    """False for an SQLite file that does not exist yet (reading commands must not create it)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+        parsed = make_url(normalise_url(url))
+    except ArgumentError as exc:
+        raise StorageError(f"cannot understand database URL {redact(url)!r}: {exc}") from exc
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return True
+    return Path(parsed.database).expanduser().exists()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -66,7 +81,15 @@ def make_engine(url: str) -> Engine:
     raise StorageError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
 
 
+def insert(session: Session, model: type[Any]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT, for the session's backend."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -75,28 +98,36 @@ def _alembic_config(engine: Engine) -> Config:
 
 def head_revision() -> str:
     """The newest migration this version of storywatch knows."""
-    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    return SCHEMA_HEAD
+
+
+def alembic_head() -> str | None:
+    """The head of the migration scripts, as Alembic reads them (slow: imports every script)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://"))).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration the database is at, or None for an empty database."""
+    """The migration the database is at, or None for an empty database (Alembic's version table)."""
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
-        raise StorageError(f"cannot open database {redact(str(engine.url))}: {exc.orig}") from exc
+        raise StorageError(f"cannot open database {redact(engine.url.render_as_string(hide_password=False))}: {exc.orig}") from exc
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Migrate the database to the newest schema; returns (revision before, revision after)."""
+    from alembic import command
+
     before = current_revision(engine)
     try:
         command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:
-        raise StorageError(f"migrating {redact(str(engine.url))} failed: {exc}") from exc
+        raise StorageError(f"migrating {redact(engine.url.render_as_string(hide_password=False))} failed: {exc}") from exc
     return before, head_revision()
 
 

@@ -31,6 +31,39 @@ def add_feed(session: Session, url: str, *, name: str | None = None, interval_mi
     return feed, True
 
 
+def all_feeds(session: Session) -> list[Feed]:
+    """Every feed, in the order they were added."""
+    return list(session.scalars(select(Feed).order_by(Feed.id)))
+
+
+def feed_by_id(session: Session, feed_id: int) -> Feed | None:
+    return session.get(Feed, feed_id)
+
+
+def feeds_by_ids(session: Session, feed_ids: Sequence[int]) -> list[Feed]:
+    """The feeds among ``feed_ids`` that still exist, by id."""
+    if not feed_ids:
+        return []
+    return list(session.scalars(select(Feed).where(Feed.id.in_(list(feed_ids))).order_by(Feed.id)))
+
+
+def remove_feed(session: Session, feed_id: int) -> Feed | None:
+    """Delete a feed (its articles stay); returns the removed row, or None if there was none."""
+    feed = session.get(Feed, feed_id)
+    if feed is not None:
+        session.delete(feed)
+        session.flush()
+    return feed
+
+
+def keep_listed_feed(session: Session, url: str, *, name: str | None, interval_minutes: int) -> Feed:
+    """A feed listed in the config file: added if new, its interval and name set from the file."""
+    feed, _ = add_feed(session, url, name=name, interval_minutes=interval_minutes)
+    feed.poll_interval_seconds = interval_minutes * 60  # the config file is the source of truth
+    feed.name = name or feed.name
+    return feed
+
+
 def due_feeds(session: Session, now: datetime, *, feed_id: int | None = None) -> list[Feed]:
     """Feeds whose next poll time has come (or one feed, asked for by id, whenever it is due)."""
     statement = select(Feed).order_by(Feed.id)

@@ -1,5 +1,8 @@
 """The tables, as SQLAlchemy 2.0 typed models. Alembic migrations in ``storage/migrations`` create them.
 
+Roles, kinds and statuses are the StrEnums of :mod:`storywatch.core.enums`, stored as the
+same short strings as before (no schema change) and read back as enum members.
+
 Deduplication is done by unique constraints (an article's canonical URL, a membership's
 storyline and article, an alert's idempotency key), never by sets in Python.
 """
@@ -7,17 +10,18 @@ storyline and article, an alert's idempotency key), never by sets in Python.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    LargeBinary,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -26,6 +30,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storywatch.core.enums import AlertKind, AlertStatus, Role, StorylineOrigin, StorylineStatus, ThreadKind, ThreadStatus
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -43,6 +51,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class EnumText(TypeDecorator[E], Generic[E]):
+    """A StrEnum stored as its plain string in a VARCHAR column, and read back as the member.
+
+    Unlike ``sqlalchemy.Enum`` it adds no CHECK constraint or native type, so the columns
+    the first migrations created stay as they are.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -129,8 +158,8 @@ class Storyline(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | muted | closed
-    origin: Mapped[str] = mapped_column(String(16), default="seed")  # seed | discovered | description
+    status: Mapped[StorylineStatus] = mapped_column(EnumText(StorylineStatus, 16), default=StorylineStatus.ACTIVE)
+    origin: Mapped[StorylineOrigin] = mapped_column(EnumText(StorylineOrigin, 16), default=StorylineOrigin.SEED)
     seed_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_article_at: Mapped[datetime | None]
@@ -139,7 +168,7 @@ class Storyline(Base):
 
 
 class StorylineArticle(Base):
-    """An article's place in a storyline: seed, follow-up, duplicate or background."""
+    """An article's place in a storyline: its role, the score and the evidence that gave it."""
 
     __tablename__ = "storyline_articles"
     __table_args__ = (UniqueConstraint("storyline_id", "article_id"),)
@@ -147,7 +176,7 @@ class StorylineArticle(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(16))  # seed | follow-up | duplicate | background
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16))
     score: Mapped[float] = mapped_column(Float, default=0.0)
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -162,13 +191,13 @@ class Thread(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16), default="event")  # meeting | answer | ultimatum | event
+    kind: Mapped[ThreadKind] = mapped_column(EnumText(ThreadKind, 16), default=ThreadKind.EVENT)
     description: Mapped[str] = mapped_column(Text)
     actors: Mapped[list[Any]] = mapped_column(default=list)
     signature: Mapped[list[Any]] = mapped_column(default=list)  # feature keys that say what it is about
     due_start: Mapped[datetime | None]
     due_end: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved | overdue
+    status: Mapped[ThreadStatus] = mapped_column(EnumText(ThreadStatus, 16), default=ThreadStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)  # the sentence that reported the outcome
     opened_by_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
@@ -184,12 +213,12 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))  # follow-up | overdue
+    kind: Mapped[AlertKind] = mapped_column(EnumText(AlertKind, 32))
     storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | delivered | failed
+    status: Mapped[AlertStatus] = mapped_column(EnumText(AlertStatus, 16), default=AlertStatus.PENDING, index=True)
     deliveries: Mapped[dict[str, Any]] = mapped_column(default=dict)  # channel name -> delivered at
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
+from storywatch.core.enums import Role
+
 from storywatch.storylines.text import SentenceFeatures, TextFeatures
 
-ROLES = ("seed", "follow-up", "duplicate", "background")
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +309,7 @@ class Assessment:
     """What the detector decided about one article and one storyline, with its reasons."""
 
     storyline_id: int
-    role: str  # follow-up | duplicate | background | unrelated
+    role: Role
     score: float
     term_similarity: float
     entity_similarity: float
@@ -422,7 +423,7 @@ def assess(
     coverage = len(relevant) / len(features.sentences) if features.sentences else 0.0
     result = Assessment(
         storyline_id=state.id,
-        role="unrelated",
+        role=Role.UNRELATED,
         score=score,
         term_similarity=ct,
         entity_similarity=ce,
@@ -445,7 +446,7 @@ def assess(
     if score < params.match_threshold or coverage < params.min_coverage:
         # Background means the story itself is mentioned: one sentence carrying several of its
         # key features, not just a shared name (Rubio on another subject is unrelated).
-        result.role = "background" if mentions >= params.mention_features else "unrelated"
+        result.role = Role.BACKGROUND if mentions >= params.mention_features else Role.UNRELATED
         return result
     best, best_similarity = _closest(vector, state.members)
     result.duplicate_of, result.duplicate_similarity = best, best_similarity
@@ -459,10 +460,10 @@ def assess(
             if novelty >= params.sentence_novelty:
                 novel.append((novelty, position, sentence.text))
     if len(novel) >= params.min_new_sentences:
-        result.role = "follow-up"
+        result.role = Role.FOLLOW_UP
         # News puts what matters first: the earliest new sentences say what changed.
         result.novel_sentences = [text for _, _, text in sorted(novel, key=lambda item: item[1])]
         result.new_facts = result.novel_sentences[:3]
     else:
-        result.role = "duplicate"
+        result.role = Role.DUPLICATE
     return result

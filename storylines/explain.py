@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storywatch.storage import repo
+from storywatch.core.enums import Role
+
+from storywatch.storage import storylines as storyline_store
 from storywatch.storage.models import Storyline, StorylineArticle
 from storywatch.storylines.detect import Params, StorylineState, assess, vectorize
 from storywatch.storylines.manage import get_article, load_stats
@@ -20,20 +22,20 @@ def reason(role: str, evidence: dict[str, Any], params: Params) -> str:
         return f"marked {role} by a user (the detector had said {evidence['corrected']['from']})"
     score, coverage = evidence.get("score", 0.0), evidence.get("coverage", 0.0)
     similarity = evidence.get("duplicate_similarity", 0.0)
-    if role == "seed":
+    if role == Role.SEED:
         return "started the storyline"
-    if role == "follow-up":
+    if role == Role.FOLLOW_UP:
         return (
             f"score {score:.2f} ≥ {params.match_threshold} and {coverage:.0%} of its sentences are about the "
             f"storyline (≥ {params.min_coverage:.0%}); closest earlier article {similarity:.2f} < "
             f"{params.duplicate_similarity}, and it has {len(evidence.get('new_facts', []))}+ new sentences"
         )
-    if role == "duplicate":
+    if role == Role.DUPLICATE:
         if similarity >= params.duplicate_similarity:
             return (f"retells {evidence.get('duplicate_of')} (similarity {similarity:.2f} ≥ "
                     f"{params.duplicate_similarity})")
         return f"matched (score {score:.2f}) but has fewer than {params.min_new_sentences} sentences the storyline had not seen"
-    if role == "background":
+    if role == Role.BACKGROUND:
         return (
             f"mentions the story, but score {score:.2f} < {params.match_threshold} or only {coverage:.0%} of its "
             f"sentences are about it (< {params.min_coverage:.0%})"
@@ -79,7 +81,7 @@ def explain_article(session: Session, reference: str, params: Params | None = No
         vector = vectorize(feats, stats)
         when = article.published_at or article.fetched_at
         judged = []
-        for storyline in repo.active_storylines(session):
+        for storyline in storyline_store.active_storylines(session):
             state = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, storyline.last_article_at)
             decision = assess(feats, vector, state, stats, when, params)
             judged.append((decision.score, storyline, decision, state))

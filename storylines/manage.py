@@ -10,18 +10,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storywatch.storage import repo
-from storywatch.storage.models import Alert, Article, Storyline, StorylineArticle, Thread, utcnow
-from storywatch.storylines.detect import ArticleVector, Params, Stats, StorylineState, vectorize
+from storywatch.core.enums import (
+    PROFILE_ROLES,
+    AlertKind,
+    AlertStatus,
+    Role,
+    StorylineOrigin,
+    StorylineStatus,
+)
+from storywatch.core.records import ArticleRecord
+from storywatch.storage import alerts as alert_store
+from storywatch.storage import articles as article_store
+from storywatch.storage import memberships as membership_store
+from storywatch.storage import storylines as storyline_store
+from storywatch.storage.models import Article, Storyline, StorylineArticle, utcnow
+from storywatch.storylines.detect import (
+    ArticleVector,
+    Params,
+    Stats,
+    StorylineState,
+    vectorize,
+)
 from storywatch.storylines.errors import StorylineError, UnknownStoryline
-from storywatch.storylines.service import _member, alert_payload, assess, load_stats
+from storywatch.storylines.service import (
+    _member,
+    add_storyline_from_article,
+    alert_payload,
+    assess,
+    load_stats,
+)
 from storywatch.storylines.text import features
 
-PROFILE_ROLES = ("seed", "follow-up", "duplicate")  # the roles whose articles make up a profile
-STATUSES = ("active", "muted", "closed")
+STATUSES = (StorylineStatus.ACTIVE, StorylineStatus.MUTED, StorylineStatus.CLOSED)  # what users set
+CORRECTIONS = (Role.FOLLOW_UP, Role.DUPLICATE, Role.UNRELATED)  # the roles users mark
 
 
 def get_storyline(session: Session, storyline_id: int) -> Storyline:
@@ -32,7 +55,7 @@ def get_storyline(session: Session, storyline_id: int) -> Storyline:
 
 
 def get_article(session: Session, reference: str) -> Article:
-    article = repo.article_by_reference(session, reference)
+    article = article_store.article_by_reference(session, reference)
     if article is None:
         raise UnknownStoryline(f"no article {reference!r}: give its archive id, URL or database id")
     return article
@@ -47,7 +70,7 @@ def rebuild(session: Session, storyline: Storyline, params: Params | None = None
     """Recompute a storyline's profile from its articles (in time order) and what users taught it."""
     params = params or Params()
     old = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, None)
-    rows = [(m, a) for m, a in repo.memberships(session, storyline.id) if m.role in PROFILE_ROLES]
+    rows = [(m, a) for m, a in membership_store.memberships(session, storyline.id) if m.role in PROFILE_ROLES]
     texts = {a.id: features(a.title, a.text) for _, a in rows}
     keys = set().union(*(f.keys() for f in texts.values())) if texts else set()
     stats = load_stats(session, keys | {k for phrase in old.about for k in features("", phrase).keys()})
@@ -66,24 +89,33 @@ def rebuild(session: Session, storyline: Storyline, params: Params | None = None
     return state
 
 
+def track_record(session: Session, record: ArticleRecord, *, title: str | None = None) -> tuple[Storyline, bool]:
+    """Store a seed article (if new) and track the storyline it starts; returns (storyline, created)."""
+    article_store.store_articles(session, [record])
+    article = article_store.article_by_reference(session, record.url)
+    if article is None:  # pragma: no cover - the insert above guarantees it
+        raise StorylineError(f"could not store {record.url}")
+    return add_storyline_from_article(session, article, title=title)
+
+
 def add_from_description(session: Session, title: str, about: list[str]) -> Storyline:
     """A storyline described by a title and key phrases, with no seed article."""
     phrases = [p.strip() for p in about if p.strip()]
     if not title.strip() or not phrases:
         raise StorylineError("a described storyline needs a title and at least one key phrase (--about 'a; b')")
-    storyline = Storyline(title=title.strip(), origin="description", status="active", profile={"about": phrases})
+    storyline = Storyline(title=title.strip(), origin=StorylineOrigin.DESCRIPTION, status=StorylineStatus.ACTIVE, profile={"about": phrases})
     session.add(storyline)
     session.flush()
     rebuild(session, storyline)
     return storyline
 
 
-def set_status(session: Session, storyline_id: int, status: str) -> Storyline:
+def set_status(session: Session, storyline_id: int, status: StorylineStatus | str) -> Storyline:
     """Mute (no alerts, still matched), close (no longer matched) or reactivate a storyline."""
     if status not in STATUSES:
         raise StorylineError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
     storyline = get_storyline(session, storyline_id)
-    storyline.status = status
+    storyline.status = StorylineStatus(status)
     storyline.updated_at = utcnow()
     return storyline
 
@@ -93,7 +125,7 @@ def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
     if keep_id == other_id:
         raise StorylineError("cannot merge a storyline into itself")
     keep, other = get_storyline(session, keep_id), get_storyline(session, other_id)
-    repo.move_storyline_contents(session, other.id, keep.id)
+    storyline_store.move_storyline_contents(session, other.id, keep.id)
     kept = StorylineState.from_profile(keep.id, keep.title, keep.profile, None)
     gone = StorylineState.from_profile(other.id, other.title, other.profile, None)
     kept.negatives += gone.negatives
@@ -108,15 +140,15 @@ def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
 def split(session: Session, storyline_id: int, at: datetime, *, title: str | None = None) -> Storyline:
     """Move the storyline's articles published at or after ``at`` to a new storyline."""
     storyline = get_storyline(session, storyline_id)
-    rows = repo.memberships(session, storyline_id)
+    rows = membership_store.memberships(session, storyline_id)
     later = [a for _, a in rows if a.published_at is not None and a.published_at >= at]
     if not later or len(later) == len(rows):
         raise StorylineError(f"splitting at {at:%Y-%m-%d %H:%M} would leave one side empty")
     first = later[0]
-    new = Storyline(title=title or first.title, origin="split", status=storyline.status, seed_article_id=first.id)
+    new = Storyline(title=title or first.title, origin=StorylineOrigin.SPLIT, status=storyline.status, seed_article_id=first.id)
     session.add(new)
     session.flush()
-    repo.move_storyline_contents(session, storyline.id, new.id, {a.id for a in later})
+    storyline_store.move_storyline_contents(session, storyline.id, new.id, {a.id for a in later})
     rebuild(session, storyline)
     rebuild(session, new)
     return new
@@ -139,24 +171,24 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
     - duplicate: the storyline's bar for a retelling drops to this article's similarity;
     - follow-up: the bars it failed are lowered to let it through, and it alerts now.
     """
-    if role not in ("follow-up", "duplicate", "unrelated"):
+    if role not in CORRECTIONS:
         raise StorylineError(f"unknown role {role!r}; use follow-up, duplicate or unrelated")
+    role = Role(role)
     article = get_article(session, reference)
-    query = select(StorylineArticle).where(StorylineArticle.article_id == article.id)
-    if storyline_id is not None:
-        query = query.where(StorylineArticle.storyline_id == storyline_id)
-    memberships = sorted(session.scalars(query), key=lambda m: -m.score)
+    memberships = sorted(
+        membership_store.memberships_of_article(session, article.id, storyline_id=storyline_id), key=lambda m: -m.score
+    )
     if memberships:
         membership = memberships[0]
     elif storyline_id is None:
         raise StorylineError(f"article {reference} is in no storyline; say which with --storyline ID")
     else:
         get_storyline(session, storyline_id)
-        membership = StorylineArticle(storyline_id=storyline_id, article_id=article.id, role="unrelated",
+        membership = StorylineArticle(storyline_id=storyline_id, article_id=article.id, role=Role.UNRELATED,
                                       score=0.0, evidence={}, created_at=utcnow())
         session.add(membership)
     storyline = get_storyline(session, membership.storyline_id)
-    if membership.role == "seed":
+    if membership.role == Role.SEED:
         raise StorylineError(f"{reference} is the seed of storyline {storyline.id}; close or split the storyline instead")
     state = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, storyline.last_article_at)
     feats = features(article.title, article.text)
@@ -164,16 +196,16 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
     before, learned = membership.role, {}
     others = [m for m in state.members if m.article_id != article.id]
     similarity = max((vector.similarity(m.terms, m.entities)[0] for m in others), default=0.0)
-    if role == "unrelated":
+    if role == Role.UNRELATED:
         state.negatives = [*state.negatives, _member(article, vector)][-20:]
-    elif role == "duplicate" and similarity > 0.3:
+    elif role == Role.DUPLICATE and similarity > 0.3:
         learned["duplicate_similarity"] = round(min(state.effective(Params()).duplicate_similarity, similarity - 0.01), 4)
-    elif role == "follow-up":
+    elif role == Role.FOLLOW_UP:
         params = state.effective(Params())
-        if before == "duplicate" and similarity >= params.duplicate_similarity:
+        if before == Role.DUPLICATE and similarity >= params.duplicate_similarity:
             learned["duplicate_similarity"] = round(similarity + 0.01, 4)
         evidence = membership.evidence or {}
-        if before in ("background", "unrelated") and evidence.get("score"):
+        if before in (Role.BACKGROUND, Role.UNRELATED) and evidence.get("score"):
             learned["match_threshold"] = round(min(params.match_threshold, evidence["score"] - 0.01), 4)
             learned["min_coverage"] = round(min(params.min_coverage, evidence.get("coverage", 1.0) - 0.01), 4)
     state.overrides.update(learned)
@@ -191,23 +223,23 @@ def _reconcile_alert(
     vector: ArticleVector,
 ) -> str | None:
     key = f"storyline:{storyline.id}:article:{article.id}:follow-up"
-    existing = session.scalars(select(Alert).where(Alert.idempotency_key == key)).first()
-    if role != "follow-up":
-        if existing is not None and existing.status != "retracted":
-            existing.status, existing.updated_at = "retracted", utcnow()
+    existing = alert_store.alert_by_key(session, key)
+    if role != Role.FOLLOW_UP:
+        if existing is not None and existing.status != AlertStatus.RETRACTED:
+            existing.status, existing.updated_at = AlertStatus.RETRACTED, utcnow()
             return "retracted"
         return None
     if existing is not None:
-        if existing.status == "retracted":
-            existing.status, existing.updated_at = "pending", utcnow()
+        if existing.status == AlertStatus.RETRACTED:
+            existing.status, existing.updated_at = AlertStatus.PENDING, utcnow()
             return "raised"
         return None
     without = StorylineState.from_profile(state.id, state.title, state.to_profile(), state.last_article_at)
     without.members = [m for m in without.members if m.article_id != article.id]
     decision = assess(feats, vector, without, load_stats(session, feats.keys()), article.published_at, Params(min_new_sentences=1))
-    decision.role = "follow-up"
+    decision.role = Role.FOLLOW_UP
     if not decision.new_facts:
         decision.new_facts = [s.text for s in feats.sentences[1:4]]
-    repo.add_alert(session, key=key, kind="follow-up", storyline_id=storyline.id, article_id=article.id,
+    alert_store.add_alert(session, key=key, kind=AlertKind.FOLLOW_UP, storyline_id=storyline.id, article_id=article.id,
                    payload=alert_payload(article, state, decision, []))
     return "raised"

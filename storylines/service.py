@@ -13,10 +13,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storywatch.storage import repo
+from storywatch.core.enums import PROFILE_ROLES, AlertKind, Role, StorylineOrigin, StorylineStatus, ThreadStatus
+
+from storywatch.storage import alerts as alert_store
+from storywatch.storage import articles as article_store
+from storywatch.storage import memberships as membership_store
+from storywatch.storage import storylines as storyline_store
+from storywatch.storage import terms as term_store
+from storywatch.storage import threads as thread_store
 from storywatch.storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
 from storywatch.storylines.detect import (
     ArticleVector,
@@ -72,8 +78,8 @@ def _member(article: Article, vector: ArticleVector) -> Member:
 
 def load_stats(session: Session, keys: set[str]) -> Stats:
     """The stream's document frequencies of ``keys``, and how many articles they cover."""
-    counts = repo.term_frequencies(session, keys | {repo.DOC_COUNT_KEY})
-    return Stats(counts, counts.pop(repo.DOC_COUNT_KEY, 0))
+    counts = term_store.term_frequencies(session, keys | {term_store.DOC_COUNT_KEY})
+    return Stats(counts, counts.pop(term_store.DOC_COUNT_KEY, 0))
 
 
 def _open_thread(row: Thread) -> OpenThread:
@@ -95,7 +101,7 @@ class _Batch:
 
     def __init__(self, session: Session, articles: list[Article], params: Params) -> None:
         self.session, self.params = session, params
-        self.rows = {s.id: s for s in repo.active_storylines(session)}
+        self.rows = {s.id: s for s in storyline_store.active_storylines(session)}
         self.states = {
             s.id: StorylineState.from_profile(s.id, s.title, s.profile, s.last_article_at) for s in self.rows.values()
         }
@@ -103,7 +109,7 @@ class _Batch:
         for state in self.states.values():
             self.reindex(state)
         self.threads: dict[int, Thread] = {
-            t.id: t for t in repo.unsettled_threads(session, list(self.rows))
+            t.id: t for t in thread_store.unsettled_threads(session, list(self.rows))
         }
         self.features = {a.id: features(a.title, a.text) for a in articles}
         keys = set().union(*(f.keys() for f in self.features.values())) if self.features else set()
@@ -121,7 +127,7 @@ class _Batch:
         self.stats.count(keys)
         for key in keys:
             self.increments[key] += 1
-        self.increments[repo.DOC_COUNT_KEY] += 1
+        self.increments[term_store.DOC_COUNT_KEY] += 1
 
     def candidates(self, vector: ArticleVector) -> list[StorylineState]:
         """The storylines worth assessing for an article: the index's best few, in id order."""
@@ -130,13 +136,13 @@ class _Batch:
 
     def alerting(self, storyline_id: int) -> bool:
         """Muted storylines keep gathering articles but raise no alerts."""
-        return self.rows[storyline_id].status == "active"
+        return self.rows[storyline_id].status == StorylineStatus.ACTIVE
 
-    def start_storyline(self, article: Article, feats: TextFeatures, origin: str, result: DetectionResult) -> StorylineState:
+    def start_storyline(self, article: Article, feats: TextFeatures, origin: StorylineOrigin, result: DetectionResult) -> StorylineState:
         vector = vectorize(feats, self.stats)
         # A discovered storyline stays a candidate (matched, never alerting, not listed) until a
         # second outlet reports it: one outlet's article is not yet a story.
-        status = "candidate" if origin == "discovered" else "active"
+        status = StorylineStatus.CANDIDATE if origin == StorylineOrigin.DISCOVERED else StorylineStatus.ACTIVE
         row = Storyline(title=article.title or article.reference, origin=origin, status=status, seed_article_id=article.id)
         self.session.add(row)
         self.session.flush()
@@ -146,8 +152,8 @@ class _Batch:
         self.rows[row.id], self.states[row.id] = row, state
         self.changed.add(row.id)
         self.reindex(state)
-        repo.add_membership(
-            self.session, storyline_id=row.id, article_id=article.id, role="seed", score=1.0, evidence={}
+        membership_store.add_membership(
+            self.session, storyline_id=row.id, article_id=article.id, role=Role.SEED, score=1.0, evidence={}
         )
         self.open_threads(row.id, article, find_threads(list(feats.sentences), when), result)
         return state
@@ -158,7 +164,7 @@ class _Batch:
         A storyline a user asked for is never folded into another: it is kept, or, if both
         were asked for, nothing is merged.
         """
-        tracked = [s for s in (a, b) if self.rows[s.id].origin != "discovered"]
+        tracked = [s for s in (a, b) if self.rows[s.id].origin != StorylineOrigin.DISCOVERED]
         if len(tracked) == 2:
             return None
         if tracked:
@@ -167,7 +173,7 @@ class _Batch:
             keep = min((a, b), key=lambda s: (-s.size, s.id))
         gone = b if keep is a else a
         keep.fold_in(gone, self.params)
-        repo.move_storyline_contents(self.session, gone.id, keep.id)
+        storyline_store.move_storyline_contents(self.session, gone.id, keep.id)
         self.session.delete(self.rows[gone.id])
         self.session.flush()
         self.index.remove(gone.id)
@@ -181,8 +187,8 @@ class _Batch:
     def promote(self, state: StorylineState) -> None:
         """A discovered candidate becomes a visible storyline once a second outlet reports it."""
         row = self.rows[state.id]
-        if row.status == "candidate" and len(state.sources()) > 1:
-            row.status = "active"
+        if row.status == StorylineStatus.CANDIDATE and len(state.sources()) > 1:
+            row.status = StorylineStatus.ACTIVE
 
     def open_threads(self, storyline_id: int, article: Article, drafts: list[ThreadDraft], result: DetectionResult) -> None:
         """Store new threads, skipping restatements of ones the storyline already holds."""
@@ -199,7 +205,7 @@ class _Batch:
                 signature=draft.signature,
                 due_start=draft.due_start,
                 due_end=draft.due_end,
-                status="open",
+                status=ThreadStatus.OPEN,
                 opened_by_article_id=article.id,
                 created_at=utcnow(),
             )
@@ -213,12 +219,12 @@ class _Batch:
         """Threads of the storyline this follow-up settles; each is marked resolved by it."""
         settled = []
         for row in sorted(self.threads.values(), key=lambda t: t.id):
-            if row.storyline_id != storyline_id or row.status == "resolved" or row.opened_by_article_id == article.id:
+            if row.storyline_id != storyline_id or row.status == ThreadStatus.RESOLVED or row.opened_by_article_id == article.id:
                 continue
             resolution = find_resolution(list(feats.sentences), _open_thread(row), self.stats)
             if resolution is None:
                 continue
-            row.status, row.outcome, row.resolution = "resolved", resolution.outcome, resolution.sentence
+            row.status, row.outcome, row.resolution = ThreadStatus.RESOLVED, resolution.outcome, resolution.sentence
             row.resolved_by_article_id, row.resolved_at = article.id, _when(article)
             settled.append(
                 {"id": row.id, "description": row.description, "outcome": resolution.outcome,
@@ -229,16 +235,16 @@ class _Batch:
     def raise_overdue(self, now: datetime, result: DetectionResult) -> None:
         """Open threads whose window has passed by ``now`` (the articles' clock) become overdue alerts."""
         for row in sorted(self.threads.values(), key=lambda t: t.id):
-            if row.status != "open" or row.due_end is None or row.due_end >= now:
+            if row.status != ThreadStatus.OPEN or row.due_end is None or row.due_end >= now:
                 continue
-            row.status = "overdue"
+            row.status = ThreadStatus.OVERDUE
             result.threads_overdue += 1
             if not self.alerting(row.storyline_id):
                 continue
-            alert_id = repo.add_alert(
+            alert_id = alert_store.add_alert(
                 self.session,
                 key=f"thread:{row.id}:overdue",
-                kind="overdue",
+                kind=AlertKind.OVERDUE,
                 storyline_id=row.storyline_id,
                 article_id=None,
                 thread_id=row.id,
@@ -253,7 +259,7 @@ class _Batch:
             row.profile = state.to_profile()
             row.last_article_at = state.last_article_at
             row.updated_at = utcnow()
-        repo.add_term_frequencies(self.session, self.increments)
+        term_store.add_term_frequencies(self.session, self.increments)
 
 
 def _earlier(state: StorylineState, article_id: int | None) -> list[dict[str, Any]]:
@@ -314,7 +320,7 @@ def process_pending(
 ) -> DetectionResult:
     """Match every stored, unprocessed article (in publication order) and record the outcome."""
     params = params or Params()
-    articles = repo.pending_articles(session, limit=limit)
+    articles = article_store.pending_articles(session, limit=limit)
     result = DetectionResult()
     if not articles:
         return result
@@ -332,9 +338,9 @@ def process_pending(
             _discover(batch, article, feats, vector, candidates, result)
         else:
             assessments = [assess(feats, vector, state, batch.stats, when, params) for state in candidates]
-            members = [a for a in assessments if a.role in ("follow-up", "duplicate")]
+            members = [a for a in assessments if a.role in (Role.FOLLOW_UP, Role.DUPLICATE)]
             if not members:
-                backgrounds = [a for a in assessments if a.role == "background"]
+                backgrounds = [a for a in assessments if a.role == Role.BACKGROUND]
                 members = sorted(backgrounds, key=lambda a: (-a.score, a.storyline_id))[:1]
             for decision in members:
                 _record(batch, article, feats, vector, decision, result)
@@ -346,18 +352,17 @@ def process_pending(
 
 def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> None:
     """A syndicated copy follows its original: a duplicate wherever the original belongs, never an alert."""
-    for membership in batch.session.scalars(
-        select(StorylineArticle).where(StorylineArticle.article_id == article.duplicate_of_id)
-    ):
-        if membership.role not in ("seed", "follow-up", "duplicate"):
+    assert article.duplicate_of_id is not None
+    for membership in membership_store.memberships_of_article(batch.session, article.duplicate_of_id):
+        if membership.role not in PROFILE_ROLES:
             continue  # the original only mentions the story, or a user said it does not belong
         original = batch.session.get(Article, article.duplicate_of_id)
-        repo.add_membership(
-            batch.session, storyline_id=membership.storyline_id, article_id=article.id, role="duplicate",
+        membership_store.add_membership(
+            batch.session, storyline_id=membership.storyline_id, article_id=article.id, role=Role.DUPLICATE,
             score=membership.score,
             evidence={"duplicate_of": original.reference if original else None, "near_duplicate": True},
         )
-        result.roles["duplicate"] += 1
+        result.roles[Role.DUPLICATE] += 1
 
 
 def _discover(
@@ -376,10 +381,10 @@ def _discover(
         # Belonging is decided; assess only says whether it is news or a retelling.
         decision = assess(feats, vector, best, batch.stats, when,
                           replace(params, match_threshold=0.0, min_coverage=0.0, background_threshold=-1.0))
-    if decision is None or decision.role not in ("follow-up", "duplicate"):
-        batch.start_storyline(article, feats, "discovered", result)
+    if decision is None or decision.role not in (Role.FOLLOW_UP, Role.DUPLICATE):
+        batch.start_storyline(article, feats, StorylineOrigin.DISCOVERED, result)
         result.new_storylines.append(article.id)
-        result.roles["seed"] += 1
+        result.roles[Role.SEED] += 1
         return
     decision.score = best_score
     _record(batch, article, feats, vector, decision, result)
@@ -397,7 +402,7 @@ def _record(
 ) -> None:
     """Write one decision: the membership, and for a follow-up its threads and its alert."""
     state, when = batch.states[decision.storyline_id], _when(article)
-    repo.add_membership(
+    membership_store.add_membership(
         batch.session,
         storyline_id=state.id,
         article_id=article.id,
@@ -406,18 +411,18 @@ def _record(
         evidence=decision.evidence(),
     )
     result.roles[decision.role] += 1
-    if decision.role == "background":
+    if decision.role == Role.BACKGROUND:
         return
-    if decision.role == "follow-up":
+    if decision.role == Role.FOLLOW_UP:
         resolved = batch.resolve_threads(state.id, article, feats)
         result.threads_resolved += len(resolved)
         novel = set(decision.novel_sentences)
         batch.open_threads(state.id, article, find_threads([s for s in feats.sentences if s.text in novel], when), result)
         if batch.alerting(state.id):
-            alert_id = repo.add_alert(
+            alert_id = alert_store.add_alert(
                 batch.session,
                 key=f"storyline:{state.id}:article:{article.id}:follow-up",
-                kind="follow-up",
+                kind=AlertKind.FOLLOW_UP,
                 storyline_id=state.id,
                 article_id=article.id,
                 payload=alert_payload(article, state, decision, resolved),
@@ -447,7 +452,7 @@ def add_storyline_from_article(session: Session, article: Article, *, title: str
 
     Adding the same seed twice returns the storyline it already started.
     """
-    existing = session.scalars(select(Storyline).where(Storyline.seed_article_id == article.id)).first()
+    existing = storyline_store.storyline_by_seed(session, article.id)
     if existing is not None:
         return existing, False
     batch = _Batch(session, [article], Params())
@@ -457,7 +462,7 @@ def add_storyline_from_article(session: Session, article: Article, *, title: str
     if article.processed_at is None:
         batch.count(feats)
         article.processed_at = utcnow()
-    state = batch.start_storyline(article, feats, "seed", DetectionResult())
+    state = batch.start_storyline(article, feats, StorylineOrigin.SEED, DetectionResult())
     row = batch.rows[state.id]
     if title:
         row.title = state.title = title
@@ -468,4 +473,4 @@ def add_storyline_from_article(session: Session, article: Article, *, title: str
 def storyline_roles(session: Session, storyline_id: int) -> list[tuple[StorylineArticle, Article]]:
     if session.get(Storyline, storyline_id) is None:
         raise StorylineError(f"no storyline {storyline_id}; `storywatch storylines list` shows them")
-    return repo.memberships(session, storyline_id)
+    return membership_store.memberships(session, storyline_id)

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from storywatch.core.enums import Role
 from storywatch.storylines.detect import (
-    ROLES,
     ArticleVector,
     Assessment,
     Member,
@@ -243,7 +243,7 @@ def test_seed_assessed_again_is_a_duplicate_of_itself(story: Stream) -> None:
 def test_genuine_follow_up_is_a_follow_up_with_its_new_facts(story: Stream) -> None:
     result = story.assess(FOLLOW_UP, T0 + timedelta(days=3))
     assert result.role == "follow-up"
-    assert result.role in ROLES
+    assert result.role in {Role.SEED, Role.FOLLOW_UP, Role.DUPLICATE, Role.BACKGROUND}
     assert result.score >= story.params.match_threshold
     assert result.coverage >= story.params.min_coverage
     assert result.duplicate_similarity < story.params.duplicate_similarity

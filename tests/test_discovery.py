@@ -9,7 +9,7 @@ import pytest
 
 from storywatch.flows import steps
 from storywatch.sources import read_archives
-from storywatch.storage import repo
+from storywatch.storage import memberships as membership_store
 from storywatch.storylines.detect import Member, Params, Stats, StorylineState, discover_score, vectorize
 from storywatch.storylines.scoring import cluster_scores
 from storywatch.storylines.text import features
@@ -26,7 +26,7 @@ def test_discovery_on_real_headlines_beats_the_simple_baselines(sqlite_url: str,
     steps.store(sqlite_url, records)
     steps.detect(sqlite_url, discover=True)
     with steps.database(sqlite_url).sessions() as session:
-        predicted = {article.reference: storyline for article, storyline in repo.primary_assignments(session)}
+        predicted = {article.reference: storyline for article, storyline in membership_store.primary_assignments(session)}
     gold = {}
     for line in (stream / "uci6k_mixed.gold.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from storywatch.flows import steps
 from storywatch.sources import read_archives
-from storywatch.sources.records import ArticleRecord
-from storywatch.storage import open_database, repo
+from storywatch.core.records import ArticleRecord
+from storywatch.storage import open_database
+from storywatch.storage import articles as article_store
+from storywatch.storage import memberships as membership_store
 from storywatch.storage.models import Alert, Storyline, StorylineArticle
 from storywatch.storylines.errors import StorylineError
 from storywatch.storylines.explain import explain_article
@@ -26,7 +28,7 @@ ROLES_OF = lambda db, sid: {  # noqa: E731
 
 def _roles(db, storyline_id):
     with db.sessions() as session:
-        return repo.article_roles(session, storyline_id)
+        return membership_store.article_roles(session, storyline_id)
 
 
 def _replay(url: str, seeds: Path, *, upto: str | None = None, after: str | None = None) -> None:
@@ -98,8 +100,8 @@ def test_split_by_date_then_merge_back(tracked, seeds: Path) -> None:
     with db.transaction() as session:
         new_id = split(session, storyline_id, cut, title="Istanbul talks").id
     with db.sessions() as session:
-        early = {a.reference: a.published_at for _, a in repo.memberships(session, storyline_id)}
-        late = {a.reference: a.published_at for _, a in repo.memberships(session, new_id)}
+        early = {a.reference: a.published_at for _, a in membership_store.memberships(session, storyline_id)}
+        late = {a.reference: a.published_at for _, a in membership_store.memberships(session, new_id)}
         moved_alerts = session.scalars(select(Alert).where(Alert.storyline_id == new_id)).all()
     assert early and late and set(early) | set(late) == set(before)
     assert all(t < cut for t in early.values()) and all(t >= cut for t in late.values())
@@ -156,7 +158,7 @@ def test_marking_unrelated_keeps_look_alikes_out(tracked, seeds: Path) -> None:
     with db.transaction() as session:
         mark(session, target, "unrelated")
     with db.sessions() as session:
-        original = repo.article_by_reference(session, target)
+        original = article_store.article_by_reference(session, target)
         look_alike = ArticleRecord(
             url="https://other.example/state-department-shake-up",
             title=original.title + " (update)",

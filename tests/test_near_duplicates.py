@@ -8,7 +8,9 @@ from pathlib import Path
 
 from storywatch.flows import steps
 from storywatch.sources import dedupe, read_archives
-from storywatch.storage import open_database, repo
+from storywatch.storage import open_database
+from storywatch.storage import articles as article_store
+from storywatch.storage import memberships as membership_store
 from storywatch.storage.models import Article
 from tests.helpers import alert_views, track_founding_storyline
 
@@ -33,12 +35,12 @@ def test_a_wire_copy_is_linked_to_its_original_and_raises_no_second_alert(databa
     steps.detect(database_url, discover=False)
 
     with db.sessions() as session:
-        stored_copy = repo.article_by_reference(session, "witkoff-putin-copy")
-        stored_original = repo.article_by_reference(session, ORIGINAL)
+        stored_copy = article_store.article_by_reference(session, "witkoff-putin-copy")
+        stored_original = article_store.article_by_reference(session, ORIGINAL)
         assert stored_copy is not None and stored_original is not None
         assert stored_copy.duplicate_of_id == stored_original.id
-        roles = {ref: role for ref, (role, _) in repo.article_roles(session).items()}
-        evidence = repo.article_roles(session)["witkoff-putin-copy"][1]
+        roles = {ref: role for ref, (role, _) in membership_store.article_roles(session).items()}
+        evidence = membership_store.article_roles(session)["witkoff-putin-copy"][1]
     assert roles[ORIGINAL] == "follow-up" and roles["witkoff-putin-copy"] == "duplicate"
     assert evidence["near_duplicate"] is True and evidence["duplicate_of"] == ORIGINAL
     alerted = [v["article_id"] for v in alert_views(db)]
@@ -67,7 +69,7 @@ def test_headlines_are_too_short_to_call_copies() -> None:
 def test_the_same_text_under_another_url_is_an_exact_copy_but_boilerplate_is_not(sqlite_url: str) -> None:
     from datetime import UTC, datetime
 
-    from storywatch.sources.records import ArticleRecord
+    from storywatch.core.records import ArticleRecord
 
     when = datetime(2025, 5, 1, tzinfo=UTC)
     body = " ".join(f"The port of Velmora reopened today after strike day {i}." for i in range(12))

@@ -19,8 +19,9 @@ from storywatch.alerts.console import ConsoleChannel
 from storywatch.alerts.errors import DeliveryError
 from storywatch.alerts.outbox import MAX_ATTEMPTS, DeliveryReport, deliver_pending
 from storywatch.alerts.views import alert_view
-from storywatch.sources.records import ArticleRecord
-from storywatch.storage import repo
+from storywatch.core.records import ArticleRecord
+from storywatch.storage import alerts as alert_store
+from storywatch.storage import articles as article_store
 from storywatch.storage.models import Alert, Article, Storyline
 from storywatch.storylines.detect import Assessment, Member, StorylineState
 from storywatch.storylines.service import alert_payload
@@ -83,7 +84,7 @@ def seed_outbox(db: Any, n_alerts: int = 2, *, archive_ids: bool = True) -> tupl
     """A storyline, ``n_alerts`` articles and one pending follow-up alert for each; returns their ids."""
     with db.transaction() as session:
         records = [record(i, archive_id=f"arch-veloria-{i}" if archive_ids else None) for i in range(n_alerts)]
-        article_ids = repo.store_articles(session, records)
+        article_ids = article_store.store_articles(session, records)
         storyline = Storyline(title=STORYLINE_TITLE, seed_article_id=article_ids[0])
         session.add(storyline)
         session.flush()
@@ -91,7 +92,7 @@ def seed_outbox(db: Any, n_alerts: int = 2, *, archive_ids: bool = True) -> tupl
         for article_id in article_ids:
             article = session.get(Article, article_id)
             assert article is not None
-            alert_id = repo.add_alert(
+            alert_id = alert_store.add_alert(
                 session,
                 key=f"storyline:{storyline.id}:article:{article_id}:follow-up",
                 kind="follow-up",
@@ -130,7 +131,7 @@ def deliver(db: Any, channels: list[Any], **kwargs: Any) -> DeliveryReport:
 
 def alerts_by_id(db: Any, status: str | None = None) -> dict[int, Alert]:
     with db.transaction() as session:
-        return {a.id: a for a, _, _ in repo.list_alerts(session, status=status)}
+        return {a.id: a for a, _, _ in alert_store.list_alerts(session, status=status)}
 
 
 # --- (a) delivery through a channel that works ---------------------------------------------------------
@@ -176,10 +177,10 @@ def test_alerts_written_after_a_delivery_go_out_on_the_next(db: Any) -> None:
     channel = RecordingChannel()
     deliver(db, [channel])
     with db.transaction() as session:
-        [new_id] = repo.store_articles(session, [record(9)])
+        [new_id] = article_store.store_articles(session, [record(9)])
         article = session.get(Article, new_id)
         assert article is not None
-        later = repo.add_alert(
+        later = alert_store.add_alert(
             session,
             key=f"storyline:{storyline_id}:article:{new_id}:follow-up",
             kind="follow-up",
@@ -195,7 +196,7 @@ def test_alerts_written_after_a_delivery_go_out_on_the_next(db: Any) -> None:
 def test_an_alert_is_written_once_per_idempotency_key(db: Any) -> None:
     storyline_id, article_ids, alert_ids = seed_outbox(db, 1)
     with db.transaction() as session:
-        again = repo.add_alert(
+        again = alert_store.add_alert(
             session,
             key=f"storyline:{storyline_id}:article:{article_ids[0]}:follow-up",
             kind="follow-up",
@@ -294,7 +295,7 @@ def test_a_channel_that_took_the_alert_is_not_sent_it_again(db: Any) -> None:
 def test_alert_view_fields(db: Any, archive_ids: bool) -> None:
     storyline_id, [article_id], [alert_id] = seed_outbox(db, 1, archive_ids=archive_ids)
     with db.transaction() as session:
-        [(alert, storyline, article)] = repo.list_alerts(session)
+        [(alert, storyline, article)] = alert_store.list_alerts(session)
         view = alert_view(alert, storyline, article)
     assert VIEW_FIELDS <= set(view)
     expected_url = record(0).url
@@ -321,7 +322,7 @@ def test_alert_view_status_follows_delivery(db: Any) -> None:
     deliver(db, [channel])
     assert channel.sent[0]["status"] == "pending"  # what the channel saw, before it was marked
     with db.transaction() as session:
-        [(alert, storyline, article)] = repo.list_alerts(session)
+        [(alert, storyline, article)] = alert_store.list_alerts(session)
         view = alert_view(alert, storyline, article)
     assert view["status"] == "delivered"
     assert view["delivered_at"] is not None and view["attempts"] == 1
@@ -335,7 +336,7 @@ def test_alert_view_outlives_its_article(db: Any) -> None:
         storyline.seed_article_id = None
         session.delete(session.get(Article, article_id))
     with db.transaction() as session:
-        rows = {a.id: (a, s, art) for a, s, art in repo.list_alerts(session)}
+        rows = {a.id: (a, s, art) for a, s, art in alert_store.list_alerts(session)}
         alert, storyline, article = rows[alert_id]
         assert article is None and alert.article_id is None
         view = alert_view(alert, storyline, article)
@@ -348,7 +349,7 @@ def test_alert_view_outlives_its_article(db: Any) -> None:
 def test_alert_view_of_a_payload_from_the_detector(db: Any) -> None:
     """The payload the detector service freezes reads back through the view."""
     with db.transaction() as session:
-        [seed_id, article_id] = repo.store_articles(session, [record(0, archive_id="arch-seed"), record(1)])
+        [seed_id, article_id] = article_store.store_articles(session, [record(0, archive_id="arch-seed"), record(1)])
         storyline = Storyline(title=STORYLINE_TITLE, seed_article_id=seed_id)
         session.add(storyline)
         session.flush()
@@ -363,7 +364,7 @@ def test_alert_view_of_a_payload_from_the_detector(db: Any) -> None:
             time_factor=1.0, coverage=0.8, new_facts=NEW_FACTS[:2], duplicate_of=None, duplicate_similarity=0.2,
             matched_terms=[], matched_entities=["veloria"],
         )
-        repo.add_alert(
+        alert_store.add_alert(
             session,
             key="k",
             kind="follow-up",
@@ -372,7 +373,7 @@ def test_alert_view_of_a_payload_from_the_detector(db: Any) -> None:
             payload=alert_payload(article, state, decision, []),
         )
     with db.transaction() as session:
-        [(alert, storyline_row, article_row)] = repo.list_alerts(session)
+        [(alert, storyline_row, article_row)] = alert_store.list_alerts(session)
         view = alert_view(alert, storyline_row, article_row)
     assert view["article_id"] == record(1).url  # no archive id: the URL names it
     assert view["title"] == record(1).title

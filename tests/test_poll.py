@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storywatch.flows import poll_flow
+from storywatch.flows.poll import poll_flow
 from storywatch.storage import open_database
 from storywatch.storage import feeds as feed_store
 from storywatch.storage.models import Article, Feed
+from tests.helpers import settings_for
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -111,9 +112,9 @@ def test_a_round_stores_cleaned_articles_and_the_next_is_answered_by_304s(
     with db.transaction() as session:
         for name in ("alpha", "beta", "broken"):
             feed_store.add_feed(session, f"{news_server}/feeds/{name}.xml", name=name)
-    first = poll_flow(database_url=database_url, archive_dir=str(tmp_path / "warc"), console=False)
-    assert first["feeds"] == 3 and first["new_entries"] == 3 and first["new_articles"] == 3
-    assert len(first["failed"]) == 1 and "500" in first["failed"][0]
+    first = poll_flow(settings=settings_for(database_url), archive_dir=str(tmp_path / "warc"), quiet=True)
+    assert first.feeds == 3 and first.new_entries == 3 and first.new_articles == 3
+    assert len(first.failed) == 1 and "500" in first.failed[0]
     with db.sessions() as session:
         articles = session.scalars(select(Article).order_by(Article.id)).all()
         assert all("utm_source" not in a.canonical_url for a in articles)
@@ -122,8 +123,8 @@ def test_a_round_stores_cleaned_articles_and_the_next_is_answered_by_304s(
         broken = session.scalars(select(Feed).where(Feed.name == "broken")).one()
         assert broken.consecutive_errors == 1 and "500" in broken.last_error and broken.next_poll_at is not None
 
-    second = poll_flow(database_url=database_url, force=True, archive_dir=str(tmp_path / "warc"), console=False)
-    assert second["not_modified"] == 2 and second["new_entries"] == 0 and second["new_articles"] == 0
+    second = poll_flow(settings=settings_for(database_url), force=True, archive_dir=str(tmp_path / "warc"), quiet=True)
+    assert second.not_modified == 2 and second.new_entries == 0 and second.new_articles == 0
     assert _count(db, Article) == 3
     with db.sessions() as session:
         broken = session.scalars(select(Feed).where(Feed.name == "broken")).one()
@@ -136,7 +137,7 @@ def test_a_capture_of_a_live_poll_replays_to_the_same_articles(sqlite_url: str, 
     with live.transaction() as session:
         for name in ("alpha", "beta"):
             feed_store.add_feed(session, f"{news_server}/feeds/{name}.xml", name=name)
-    poll_flow(database_url=sqlite_url, archive_dir=str(tmp_path / "warc"), console=False)
+    poll_flow(settings=settings_for(sqlite_url), archive_dir=str(tmp_path / "warc"), quiet=True)
     with live.sessions() as session:
         expected = sorted((a.canonical_url, a.title, a.text) for a in session.scalars(select(Article)))
     live.dispose()
@@ -149,7 +150,7 @@ def test_a_capture_of_a_live_poll_replays_to_the_same_articles(sqlite_url: str, 
         for name in ("alpha", "beta"):
             feed_store.add_feed(session, f"{news_server}/feeds/{name}.xml", name=name)
     hits_before = dict(Handler.hits)
-    poll_flow(database_url=replay_url, force=True, replay=captures, console=False)
+    poll_flow(settings=settings_for(replay_url), force=True, replay=captures, quiet=True)
     assert Handler.hits == hits_before, "replay must not touch the network"
     with replayed.sessions() as session:
         got = sorted((a.canonical_url, a.title, a.text) for a in session.scalars(select(Article)))
@@ -168,8 +169,8 @@ def test_storywatch_replay_of_a_poll_capture_gives_the_same_articles(
     live = open_database(sqlite_url)
     with live.transaction() as session:
         feed_store.add_feed(session, f"{news_server}/feeds/alpha.xml", name="alpha")
-    poll_flow(database_url=sqlite_url, archive_dir=str(tmp_path / "warc"), console=False)
-    poll_flow(database_url=sqlite_url, force=True, archive_dir=str(tmp_path / "warc"), console=False)  # a 304 round
+    poll_flow(settings=settings_for(sqlite_url), archive_dir=str(tmp_path / "warc"), quiet=True)
+    poll_flow(settings=settings_for(sqlite_url), force=True, archive_dir=str(tmp_path / "warc"), quiet=True)  # a 304 round
     with live.sessions() as session:
         expected = sorted(a.canonical_url for a in session.scalars(select(Article)))
     live.dispose()
@@ -199,14 +200,14 @@ def test_a_feed_failing_for_a_day_is_unhealthy_and_its_storylines_show_a_gap(
     db = open_database(sqlite_url)
     with db.transaction() as session:
         feed_store.add_feed(session, f"{news_server}/feeds/alpha.xml", name="alpha")
-    poll_flow(database_url=sqlite_url, console=False)
+    poll_flow(settings=settings_for(sqlite_url), quiet=True)
     with db.transaction() as session:
         article = session.scalars(select(Article).order_by(Article.id)).first()
         add_storyline_from_article(session, article)
         feed = session.scalars(select(Feed)).one()
         feed.url = f"{news_server}/feeds/broken.xml"  # the site breaks
         feed.last_success_at = datetime.now(UTC) - timedelta(days=2)
-    poll_flow(database_url=sqlite_url, force=True, console=False)
+    poll_flow(settings=settings_for(sqlite_url), force=True, quiet=True)
     runner = CliRunner()
     feeds = json.loads(runner.invoke(app, ["--db", sqlite_url, "feeds", "list", "--json"]).stdout)
     assert feeds[0]["healthy"] is False and feeds[0]["consecutive_errors"] == 1 and "500" in feeds[0]["last_error"]
@@ -256,14 +257,14 @@ def test_an_entry_whose_page_is_down_and_feed_has_no_text_is_tried_again(sqlite_
     db = open_database(sqlite_url)
     with db.transaction() as session:
         feed_store.add_feed(session, f"{news_server}/feeds/flaky.xml", name="flaky")
-    first = poll_flow(database_url=sqlite_url, console=False)
-    assert first["new_articles"] == 0 and first["retry_later"] == 1
+    first = poll_flow(settings=settings_for(sqlite_url), quiet=True)
+    assert first.new_articles == 0 and first.retry_later == 1
     with db.sessions() as session:
         feed = session.scalars(select(Feed)).one()
         assert feed.etag is None  # validators kept back, so the whole feed comes again
-    second = poll_flow(database_url=sqlite_url, force=True, console=False)
-    assert second["new_articles"] == 1 and second["retry_later"] == 0
-    third = poll_flow(database_url=sqlite_url, force=True, console=False)
-    assert third["new_entries"] == 0 and third["not_modified"] == 1
+    second = poll_flow(settings=settings_for(sqlite_url), force=True, quiet=True)
+    assert second.new_articles == 1 and second.retry_later == 0
+    third = poll_flow(settings=settings_for(sqlite_url), force=True, quiet=True)
+    assert third.new_entries == 0 and third.not_modified == 1
     assert _count(db, Article) == 1
     db.dispose()

@@ -9,11 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from storywatch.alerts import DeliveryError
-from storywatch.flows import replay_flow, steps
+from storywatch.flows import steps
+from storywatch.flows.replay import replay_flow
 from storywatch.sources import read_archives
-from storywatch.storage import open_database, repo
+from storywatch.storage import open_database
+from storywatch.storage import articles as article_store
+from storywatch.storage import memberships as membership_store
 from storywatch.storage.models import Alert, Article
-from tests.helpers import alert_content, alert_views, track_founding_storyline
+from tests.helpers import alert_content, alert_views, settings_for, track_founding_storyline
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -27,19 +30,19 @@ def test_replaying_seeds_twice_gives_the_same_alerts_then_nothing_new(database_u
     db = open_database(database_url)
     track_founding_storyline(db)
 
-    first = replay_flow(paths=[str(seeds)], database_url=database_url, console=False)
+    first = replay_flow([str(seeds)], settings=settings_for(database_url), quiet=True)
     alerts_after_first = alert_content(db)
     articles_after_first = _count(db, Article)
 
-    assert first["problems"] == []
-    assert first["read"] == 35
-    assert first["new_articles"] == 34  # the seed article was stored when the storyline was added
-    assert len(first["alerts"]) == len(alerts_after_first) > 0
+    assert first.problems == []
+    assert first.read == 35
+    assert first.new_articles == 34  # the seed article was stored when the storyline was added
+    assert len(first.alerts) == len(alerts_after_first) > 0
     assert all(v["status"] == "delivered" for v in alert_views(db))
 
-    second = replay_flow(paths=[str(seeds)], database_url=database_url, console=False)
-    assert second["new_articles"] == 0
-    assert second["alerts"] == []
+    second = replay_flow([str(seeds)], settings=settings_for(database_url), quiet=True)
+    assert second.new_articles == 0
+    assert second.alerts == []
     assert alert_content(db) == alerts_after_first
     assert _count(db, Article) == articles_after_first
     db.dispose()
@@ -51,7 +54,7 @@ def test_replay_is_deterministic_across_databases_and_batch_sizes(tmp_path: Path
         url = f"sqlite:///{tmp_path / name}.db"
         db = open_database(url)
         track_founding_storyline(db)
-        replay_flow(paths=[str(seeds)], database_url=url, console=False, batch_size=batch_size)
+        replay_flow([str(seeds)], settings=settings_for(url), quiet=True, batch_size=batch_size)
         contents.append(alert_content(db))
         db.dispose()
     assert contents[0] == contents[1]
@@ -66,21 +69,21 @@ def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_goes_on(sq
         json.dumps(good) + "\n" + "{not json\n" + json.dumps({**good, "id": "a2", "published": "someday"}) + "\n",
         encoding="utf-8",
     )
-    summary = replay_flow(paths=[str(archive)], database_url=sqlite_url, console=False)
-    assert summary["read"] == 1
-    assert summary["new_articles"] == 1
-    assert [p.split(": ")[0] for p in summary["problems"]] == [f"{archive}:2", f"{archive}:3"]
-    assert "not valid JSON" in summary["problems"][0]
-    assert "published" in summary["problems"][1]
+    summary = replay_flow([str(archive)], settings=settings_for(sqlite_url), quiet=True)
+    assert summary.read == 1
+    assert summary.new_articles == 1
+    assert [p.split(": ")[0] for p in summary.problems] == [f"{archive}:2", f"{archive}:3"]
+    assert "not valid JSON" in summary.problems[0]
+    assert "published" in summary.problems[1]
 
 
 def test_discover_starts_storylines_and_groups_the_founding_story(sqlite_url: str, seeds: Path) -> None:
-    summary = replay_flow(paths=[str(seeds)], database_url=sqlite_url, discover=True, console=False)
-    assert summary["new_storylines"] > 1
+    summary = replay_flow([str(seeds)], settings=settings_for(sqlite_url), discover=True, quiet=True)
+    assert summary.new_storylines > 1
     labels = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))["articles"]
     db = open_database(sqlite_url)
     with db.sessions() as session:
-        assigned = {article.reference: storyline for article, storyline in repo.primary_assignments(session)}
+        assigned = {article.reference: storyline for article, storyline in membership_store.primary_assignments(session)}
     db.dispose()
     assert all(storyline is not None for storyline in assigned.values())  # discovery leaves no article out
     founding = assigned["2025-04-18-rubio-paris"]
@@ -112,17 +115,17 @@ def test_a_crash_during_detection_loses_no_alert(sqlite_url: str, seeds: Path, m
         steps.detect(sqlite_url, discover=False)
     assert _count(db, Alert) == 0
     with db.sessions() as session:
-        assert len(repo.pending_articles(session)) == 34
+        assert len(article_store.pending_articles(session)) == 34
 
     monkeypatch.setattr(service, "assess", real_assess)
-    replay_flow(paths=[str(seeds)], database_url=sqlite_url, console=False)
+    replay_flow([str(seeds)], settings=settings_for(sqlite_url), quiet=True)
     recovered = alert_content(db)
     db.dispose()
 
     clean_url = sqlite_url.replace("storywatch.db", "clean.db")
     clean = open_database(clean_url)
     track_founding_storyline(clean)
-    replay_flow(paths=[str(seeds)], database_url=clean_url, console=False)
+    replay_flow([str(seeds)], settings=settings_for(clean_url), quiet=True)
     assert recovered == alert_content(clean)
     clean.dispose()
 
@@ -142,10 +145,10 @@ def test_alerts_a_channel_failed_to_take_are_delivered_on_the_next_run(sqlite_ur
     db = open_database(sqlite_url)
     track_founding_storyline(db)
     steps.store(sqlite_url, read_archives([seeds]).records)
-    raised = steps.detect(sqlite_url, discover=False)["alerts"]
+    raised = steps.detect(sqlite_url, discover=False).alerts
 
     report = steps.deliver(sqlite_url, [Flaky(fail=True)])
-    assert report["delivered"] == 0 and len(report["failed"]) == len(raised)
+    assert report.delivered == 0 and len(report.failed) == len(raised)
     assert {v["status"] for v in alert_views(db)} == {"pending"}
 
     channel = Flaky(fail=False)
@@ -159,16 +162,16 @@ def test_a_window_that_passes_with_no_news_at_all_alerts_once(sqlite_url: str) -
     """Live use: the scheduled overdue flow checks open threads against the clock it is given."""
     from datetime import UTC, datetime
 
-    from storywatch.flows import overdue_flow
+    from storywatch.flows.overdue import overdue_flow
 
     db = open_database(sqlite_url)
     track_founding_storyline(db)  # opens three threads due by 20, 25 and 27 April 2025
-    early = overdue_flow(database_url=sqlite_url, now=datetime(2025, 4, 19, tzinfo=UTC), console=False)
-    assert early["overdue"] == 0 and early["alerts"] == []
-    later = overdue_flow(database_url=sqlite_url, now=datetime(2025, 4, 26, tzinfo=UTC), console=False)
-    assert later["overdue"] == 2 and len(later["alerts"]) == 2
-    again = overdue_flow(database_url=sqlite_url, now=datetime(2025, 5, 1, tzinfo=UTC), console=False)
-    assert again["overdue"] == 1 and len(again["alerts"]) == 1  # the London round, due by 27 April
+    early = overdue_flow(settings=settings_for(sqlite_url), now=datetime(2025, 4, 19, tzinfo=UTC), quiet=True)
+    assert early.overdue == 0 and early.alerts == []
+    later = overdue_flow(settings=settings_for(sqlite_url), now=datetime(2025, 4, 26, tzinfo=UTC), quiet=True)
+    assert later.overdue == 2 and len(later.alerts) == 2
+    again = overdue_flow(settings=settings_for(sqlite_url), now=datetime(2025, 5, 1, tzinfo=UTC), quiet=True)
+    assert again.overdue == 1 and len(again.alerts) == 1  # the London round, due by 27 April
     views = alert_views(db)
     assert [v["kind"] for v in views] == ["overdue"] * 3 and all(v["status"] == "delivered" for v in views)
     db.dispose()

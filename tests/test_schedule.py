@@ -24,7 +24,9 @@ def test_deployments_follow_the_configured_schedules(tmp_path: Path) -> None:
     assert (poll.name, overdue.name) == ("storywatch-poll", "storywatch-overdue")
     assert poll.schedules[0].schedule.interval == timedelta(minutes=7)
     assert overdue.schedules[0].schedule.interval == timedelta(minutes=90)
-    assert poll.parameters["database_url"] == overdue.parameters["database_url"] == "sqlite:///x.db"
+    # The config file's path travels, never the database URL or a secret: Prefect stores parameters.
+    assert poll.parameters["config_file"] == overdue.parameters["config_file"] == str(config)
+    assert "database_url" not in poll.parameters and "settings" not in poll.parameters
     assert poll.parameters["archive_dir"].endswith("warc")
 
 

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from storywatch.alerts import alert_view
-from storywatch.flows import replay_flow
-from storywatch.storage import open_database, repo
+from storywatch.flows.replay import replay_flow
+from storywatch.storage import open_database
+from storywatch.storage import alerts as alert_store
+from storywatch.storage import memberships as membership_store
+from storywatch.storage import threads as thread_store
 from storywatch.storylines.scoring import score_seed_labels, score_threads
-from tests.helpers import track_founding_storyline
+from tests.helpers import settings_for, track_founding_storyline
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -19,12 +22,12 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def test_seeds_every_follow_up_alerts_and_no_retelling_does(sqlite_url: str, seeds: Path) -> None:
     db = open_database(sqlite_url)
     storyline_id = track_founding_storyline(db)
-    replay_flow(paths=[str(seeds)], database_url=sqlite_url, console=False)
+    replay_flow([str(seeds)], settings=settings_for(sqlite_url), quiet=True)
     with db.sessions() as session:
-        roles = {ref: role for ref, (role, _) in repo.article_roles(session, storyline_id).items()}
-        alerted = {art.reference for _, _, art in repo.list_alerts(session) if art is not None}
-        threads = repo.thread_outcomes(session)
-        views = [alert_view(a, s, art) for a, s, art in repo.list_alerts(session)]
+        roles = {ref: role for ref, (role, _) in membership_store.article_roles(session, storyline_id).items()}
+        alerted = {art.reference for _, _, art in alert_store.list_alerts(session) if art is not None}
+        threads = thread_store.thread_outcomes(session)
+        views = [alert_view(a, s, art) for a, s, art in alert_store.list_alerts(session)]
     db.dispose()
     labels = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))
     score = score_seed_labels(labels, alerted, roles)
@@ -61,7 +64,7 @@ def test_sqlite_and_postgresql_raise_the_same_alerts(tmp_path: Path, seeds: Path
     for url in (f"sqlite:///{tmp_path / 'reference.db'}", database_url):
         db = open_database(url)
         track_founding_storyline(db)
-        replay_flow(paths=[str(seeds)], database_url=url, console=False)
+        replay_flow([str(seeds)], settings=settings_for(url), quiet=True)
         results.append(alert_content(db))
         db.dispose()
     assert results[0] == results[1]

@@ -12,9 +12,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from storywatch.sources.records import ArticleRecord
+from storywatch.core.records import ArticleRecord
 from storywatch.storage import Database, SchemaOutOfDate, StorageError, open_database, redact, upgrade
-from storywatch.storage import repo
+from storywatch.storage import alerts as alert_store
+from storywatch.storage import articles as article_store
+from storywatch.storage import memberships as membership_store
+from storywatch.storage import terms as term_store
 from storywatch.storage.db import current_revision, head_revision, make_engine, normalise_url
 from storywatch.storage.models import Alert, Article, Base, Feed, Storyline, StorylineArticle, TermStat
 
@@ -120,7 +123,7 @@ def test_open_without_migrating_accepts_a_migrated_database(database_url: str) -
 def test_reopening_keeps_the_data(database_url: str) -> None:
     first = open_database(database_url)
     with first.transaction() as session:
-        repo.store_articles(session, [record("kept")])
+        article_store.store_articles(session, [record("kept")])
     first.dispose()
     second = open_database(database_url)
     try:
@@ -189,11 +192,11 @@ def test_redact_hides_the_password() -> None:
 
 def test_store_articles_returns_only_new_ids(db: Database) -> None:
     with db.transaction() as session:
-        first = repo.store_articles(session, [record("a"), record("b")])
+        first = article_store.store_articles(session, [record("a"), record("b")])
     assert len(first) == 2 and first == sorted(first)
 
     with db.transaction() as session:
-        second = repo.store_articles(session, [record("b", title="A different headline"), record("c")])
+        second = article_store.store_articles(session, [record("b", title="A different headline"), record("c")])
     assert len(second) == 1 and second[0] not in first
 
     with db.transaction() as session:
@@ -205,31 +208,31 @@ def test_store_articles_returns_only_new_ids(db: Database) -> None:
 
 def test_store_articles_same_url_twice_in_one_batch(db: Database) -> None:
     with db.transaction() as session:
-        ids = repo.store_articles(session, [record("a"), record("a", title="Again")])
+        ids = article_store.store_articles(session, [record("a"), record("a", title="Again")])
     assert len(ids) == 1
     assert count(db, Article) == 1
 
 
 def test_store_articles_empty_batch(db: Database) -> None:
     with db.transaction() as session:
-        assert repo.store_articles(session, []) == []
+        assert article_store.store_articles(session, []) == []
     assert count(db, Article) == 0
 
 
 def test_store_articles_in_chunks(db: Database) -> None:
     records = [record(f"bulk-{n}", published=BASE_TIME + timedelta(minutes=n)) for n in range(1234)]
     with db.transaction() as session:
-        ids = repo.store_articles(session, records)
+        ids = article_store.store_articles(session, records)
     assert len(set(ids)) == 1234
     with db.transaction() as session:
-        assert repo.store_articles(session, records[::-1]) == []
+        assert article_store.store_articles(session, records[::-1]) == []
     assert count(db, Article) == 1234
 
 
 def test_stored_article_fields(db: Database) -> None:
     given = record("fields")
     with db.transaction() as session:
-        (article_id,) = repo.store_articles(session, [given], feed_id=None)
+        (article_id,) = article_store.store_articles(session, [given], feed_id=None)
     with db.transaction() as session:
         article = session.get(Article, article_id)
         assert article is not None
@@ -241,10 +244,10 @@ def test_stored_article_fields(db: Database) -> None:
         )
         assert article.content_hash == given.content_hash
         assert article.processed_at is None and article.partial is False
-        assert repo.article_by_reference(session, "id-fields") is not None
-        assert repo.article_by_reference(session, given.url) is not None
-        assert repo.article_by_reference(session, str(article_id)) is not None
-        assert repo.article_by_reference(session, "id-nothing") is None
+        assert article_store.article_by_reference(session, "id-fields") is not None
+        assert article_store.article_by_reference(session, given.url) is not None
+        assert article_store.article_by_reference(session, str(article_id)) is not None
+        assert article_store.article_by_reference(session, "id-nothing") is None
 
 
 def test_pending_articles_in_publication_order(db: Database) -> None:
@@ -259,16 +262,16 @@ def test_pending_articles_in_publication_order(db: Database) -> None:
     records.append(record("undated", published=None))
     random.Random(7).shuffle(records)
     with db.transaction() as session:
-        repo.store_articles(session, records)
+        article_store.store_articles(session, records)
 
     with db.transaction() as session:
-        pending = repo.pending_articles(session)
+        pending = article_store.pending_articles(session)
         assert [a.archive_id for a in pending] == ["id-undated", "id-first", "id-second", "id-third", "id-fourth"]
-        assert [a.archive_id for a in repo.pending_articles(session, limit=2)] == ["id-undated", "id-first"]
-        repo.mark_processed(session, [pending[0], pending[2]])
+        assert [a.archive_id for a in article_store.pending_articles(session, limit=2)] == ["id-undated", "id-first"]
+        article_store.mark_processed(session, [pending[0], pending[2]])
 
     with db.transaction() as session:
-        assert [a.archive_id for a in repo.pending_articles(session)] == ["id-first", "id-third", "id-fourth"]
+        assert [a.archive_id for a in article_store.pending_articles(session)] == ["id-first", "id-third", "id-fourth"]
 
 
 # --- datetimes ---------------------------------------------------------------------------------
@@ -284,7 +287,7 @@ def test_pending_articles_in_publication_order(db: Database) -> None:
 )
 def test_datetimes_round_trip_as_aware_utc(db: Database, moment: datetime) -> None:
     with db.transaction() as session:
-        (article_id,) = repo.store_articles(session, [record("dated", published=moment)])
+        (article_id,) = article_store.store_articles(session, [record("dated", published=moment)])
         feed = Feed(url="https://news.example/rss", last_polled_at=moment)
         session.add(feed)
         session.flush()
@@ -302,7 +305,7 @@ def test_datetimes_round_trip_as_aware_utc(db: Database, moment: datetime) -> No
 def test_naive_datetime_refused_by_store_articles(db: Database) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         with db.transaction() as session:
-            repo.store_articles(session, [record("naive", published=datetime(2025, 4, 18, 16, 30))])
+            article_store.store_articles(session, [record("naive", published=datetime(2025, 4, 18, 16, 30))])
     assert count(db, Article) == 0
 
 
@@ -319,11 +322,11 @@ def test_naive_datetime_refused_by_the_orm(db: Database) -> None:
 def test_add_membership_is_unique_per_storyline_and_article(db: Database) -> None:
     storyline, other = new_storyline(db), new_storyline(db, "Another story")
     with db.transaction() as session:
-        article_id, second_article = repo.store_articles(session, [record("m1"), record("m2")])
+        article_id, second_article = article_store.store_articles(session, [record("m1"), record("m2")])
 
     def add(story: int, article: int, role: str) -> bool:
         with db.transaction() as session:
-            return repo.add_membership(
+            return membership_store.add_membership(
                 session, storyline_id=story, article_id=article, role=role, score=0.5, evidence={"role": role}
             )
 
@@ -334,12 +337,12 @@ def test_add_membership_is_unique_per_storyline_and_article(db: Database) -> Non
 
     assert count(db, StorylineArticle) == 3
     with db.transaction() as session:
-        kept = repo.memberships(session, storyline)
+        kept = membership_store.memberships(session, storyline)
         assert [(m.article_id, m.role, m.evidence) for m, _ in kept] == [
             (article_id, "seed", {"role": "seed"}),
             (second_article, "follow-up", {"role": "follow-up"}),
         ]
-        assert repo.storyline_counts(session) == {
+        assert membership_store.storyline_counts(session) == {
             storyline: {"seed": 1, "follow-up": 1},
             other: {"background": 1},
         }
@@ -348,40 +351,40 @@ def test_add_membership_is_unique_per_storyline_and_article(db: Database) -> Non
 def test_add_alert_is_idempotent(db: Database) -> None:
     storyline = new_storyline(db)
     with db.transaction() as session:
-        (article_id,) = repo.store_articles(session, [record("alerted")])
+        (article_id,) = article_store.store_articles(session, [record("alerted")])
 
     with db.transaction() as session:
-        first = repo.add_alert(
+        first = alert_store.add_alert(
             session, key="follow-up:1:alerted", kind="follow-up", storyline_id=storyline,
             article_id=article_id, payload={"headline": "first"},
         )
     with db.transaction() as session:
-        second = repo.add_alert(
+        second = alert_store.add_alert(
             session, key="follow-up:1:alerted", kind="follow-up", storyline_id=storyline,
             article_id=article_id, payload={"headline": "second"},
         )
     assert isinstance(first, int)
     assert second is None
     with db.transaction() as session:
-        alerts = repo.list_alerts(session)
+        alerts = alert_store.list_alerts(session)
         assert [(a.id, a.payload, a.status, a.attempts) for a, _, _ in alerts] == [
             (first, {"headline": "first"}, "pending", 0)
         ]
         assert alerts[0][1].id == storyline and alerts[0][2] is not None and alerts[0][2].id == article_id
-        assert repo.list_alerts(session, status="delivered") == []
+        assert alert_store.list_alerts(session, status="delivered") == []
 
 
 def test_add_term_frequencies_accumulates(db: Database) -> None:
     with db.transaction() as session:
-        repo.add_term_frequencies(session, {"ceasefire": 1, "easter": 2, repo.DOC_COUNT_KEY: 1})
+        term_store.add_term_frequencies(session, {"ceasefire": 1, "easter": 2, term_store.DOC_COUNT_KEY: 1})
     with db.transaction() as session:
-        repo.add_term_frequencies(session, {"ceasefire": 3, "kyiv": 1, repo.DOC_COUNT_KEY: 1})
+        term_store.add_term_frequencies(session, {"ceasefire": 3, "kyiv": 1, term_store.DOC_COUNT_KEY: 1})
     with db.transaction() as session:
-        assert repo.term_frequencies(session, ["ceasefire", "easter", "kyiv", "absent", repo.DOC_COUNT_KEY]) == {
+        assert term_store.term_frequencies(session, ["ceasefire", "easter", "kyiv", "absent", term_store.DOC_COUNT_KEY]) == {
             "ceasefire": 4,
             "easter": 2,
             "kyiv": 1,
-            repo.DOC_COUNT_KEY: 2,
+            term_store.DOC_COUNT_KEY: 2,
         }
     assert count(db, TermStat) == 4
 
@@ -389,10 +392,10 @@ def test_add_term_frequencies_accumulates(db: Database) -> None:
 def test_add_term_frequencies_many_terms(db: Database) -> None:
     increments = {f"term{n:04d}": n % 7 + 1 for n in range(950)}
     with db.transaction() as session:
-        repo.add_term_frequencies(session, increments)
-        repo.add_term_frequencies(session, increments)
+        term_store.add_term_frequencies(session, increments)
+        term_store.add_term_frequencies(session, increments)
     with db.transaction() as session:
-        assert repo.term_frequencies(session, increments) == {t: 2 * n for t, n in increments.items()}
+        assert term_store.term_frequencies(session, increments) == {t: 2 * n for t, n in increments.items()}
 
 
 # --- transactions and constraints ---------------------------------------------------------------
@@ -405,18 +408,18 @@ class Boom(Exception):
 def test_transaction_that_raises_rolls_back_everything(db: Database) -> None:
     def work(fail: bool) -> None:
         with db.transaction() as session:
-            (article_id,) = repo.store_articles(session, [record("atomic")])
+            (article_id,) = article_store.store_articles(session, [record("atomic")])
             storyline = Storyline(title="Atomic story")
             session.add(storyline)
             session.flush()
-            repo.add_membership(
+            membership_store.add_membership(
                 session, storyline_id=storyline.id, article_id=article_id, role="seed", score=1.0, evidence={}
             )
-            repo.add_alert(
+            alert_store.add_alert(
                 session, key="k-atomic", kind="follow-up", storyline_id=storyline.id, article_id=article_id,
                 payload={},
             )
-            repo.add_term_frequencies(session, {"atomic": 1})
+            term_store.add_term_frequencies(session, {"atomic": 1})
             if fail:
                 raise Boom("halfway")
 
@@ -433,8 +436,8 @@ def test_transaction_that_raises_rolls_back_everything(db: Database) -> None:
 def test_foreign_keys_are_enforced(db: Database) -> None:
     with pytest.raises(IntegrityError):
         with db.transaction() as session:
-            (article_id,) = repo.store_articles(session, [record("orphan")])
-            repo.add_membership(
+            (article_id,) = article_store.store_articles(session, [record("orphan")])
+            membership_store.add_membership(
                 session, storyline_id=987654, article_id=article_id, role="seed", score=1.0, evidence={}
             )
     assert count(db, Article) == 0
@@ -443,17 +446,17 @@ def test_foreign_keys_are_enforced(db: Database) -> None:
 def test_deletes_cascade_and_set_null(db: Database) -> None:
     storyline = new_storyline(db)
     with db.transaction() as session:
-        kept, removed = repo.store_articles(session, [record("kept"), record("removed")])
+        kept, removed = article_store.store_articles(session, [record("kept"), record("removed")])
         for article_id in (kept, removed):
-            repo.add_membership(
+            membership_store.add_membership(
                 session, storyline_id=storyline, article_id=article_id, role="follow-up", score=0.7, evidence={}
             )
-        repo.add_alert(session, key="k-removed", kind="follow-up", storyline_id=storyline, article_id=removed, payload={})
+        alert_store.add_alert(session, key="k-removed", kind="follow-up", storyline_id=storyline, article_id=removed, payload={})
 
     with db.transaction() as session:
         session.execute(delete(Article).where(Article.id == removed))
     with db.transaction() as session:
-        assert [m.article_id for m, _ in repo.memberships(session, storyline)] == [kept]
+        assert [m.article_id for m, _ in membership_store.memberships(session, storyline)] == [kept]
         assert session.scalar(select(Alert.article_id)) is None  # ON DELETE SET NULL
     assert count(db, Alert) == 1
 

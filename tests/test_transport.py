@@ -23,7 +23,7 @@ from warcio.warcwriter import WARCWriter
 
 from storywatch.sources.archive import read_archives
 from storywatch.sources.errors import ArchiveError, ArchiveMiss
-from storywatch.sources.transport import RecordingTransport, WarcReplayTransport, html_responses
+from storywatch.sources.warc import RecordingTransport, WarcReplayTransport, html_responses
 from storywatch.sources.warc import read_warc_articles
 
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_serializer
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from storywatch.core.errors import ConfigError
+from storywatch.core.secrets import redact_url
 
 APP_NAME = "storywatch"
 
@@ -104,6 +105,16 @@ class Settings(BaseSettings):
         # Precedence: explicit arguments, then environment, then the TOML file, then defaults.
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
+    @field_serializer("database_url", when_used="json")
+    def _hide_database_password(self, url: str) -> str:
+        # Settings travel into Prefect as a flow parameter; Prefect stores parameters as JSON.
+        return redact_url(url)
+
+    @property
+    def capture_dir(self) -> Path:
+        """Where live polls are captured to WARC: ``archive_dir``, else warc/ in the data directory."""
+        return self.archive_dir or default_data_dir() / "warc"
+
 
 def resolve_config_path(config_file: Path | None = None) -> Path:
     """The config file in force: the argument, ``$STORYWATCH_CONFIG``, or the default."""
@@ -166,6 +177,8 @@ CONFIG_TEMPLATE = """\
 # Print each alert in the terminal as it is raised.
 enabled = true
 
+# Email and Slack are not delivered by this version yet: enabling either is an error at
+# start-up, never a silent drop. Every alert is kept in the database (`storywatch alerts list`).
 [channels.email]
 enabled = false
 # host = "smtp.example.org"

@@ -1,0 +1,45 @@
+"""How storywatch runs Prefect: offline, quietly, and with the settings of the run.
+
+:func:`prepare_prefect` must run before Prefect is imported (its logging reads the
+environment at import): the application calls it before it loads a flow module.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from storywatch.core.config import Settings, load_settings
+
+PREFECT_DEFAULTS = {
+    # storywatch runs offline and never reports home.
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_UI_ENABLED": "false",
+    # storywatch reports what a run did itself; Prefect's per-task INFO lines are noise to users.
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+
+
+def prepare_prefect() -> None:
+    """Set Prefect's environment defaults (a value the user set wins)."""
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def starts_temporary_server() -> bool:
+    """Whether a flow run here starts Prefect's temporary local server (no PREFECT_API_URL is set)."""
+    from prefect.settings import get_current_settings
+
+    return not get_current_settings().api.url
+
+
+def run_settings(settings: Settings | None, config_file: str | None) -> Settings:
+    """The settings a flow runs with: those handed in, or (a scheduled run) those of its config file.
+
+    A scheduled run gets only the config file's path as a parameter: secrets never travel
+    as flow parameters, they come from the environment of the process that runs the flow.
+    """
+    if settings is not None:
+        return settings
+    return load_settings(Path(config_file) if config_file else None)

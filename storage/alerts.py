@@ -1,0 +1,64 @@
+"""Alerts: the outbox. One row per alert, written with its cause, delivered after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storywatch.core.enums import AlertKind, AlertStatus
+from storywatch.storage.db import insert
+from storywatch.storage.models import Alert, Article, Storyline, utcnow
+
+
+def add_alert(
+    session: Session,
+    *,
+    key: str,
+    kind: AlertKind,
+    storyline_id: int,
+    article_id: int | None,
+    thread_id: int | None = None,
+    payload: dict[str, Any],
+) -> int | None:
+    """Write an alert to the outbox unless its idempotency key is there already; returns its id."""
+    now = utcnow()
+    statement = (
+        insert(session, Alert)
+        .values(
+            idempotency_key=key,
+            kind=AlertKind(kind).value,
+            storyline_id=storyline_id,
+            article_id=article_id,
+            thread_id=thread_id,
+            payload=payload,
+            status=AlertStatus.PENDING.value,
+            deliveries={},
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Alert.id)
+    )
+    return session.scalar(statement)
+
+
+def alert_by_key(session: Session, key: str) -> Alert | None:
+    return session.scalars(select(Alert).where(Alert.idempotency_key == key)).first()
+
+
+def list_alerts(
+    session: Session, *, status: AlertStatus | str | None = None
+) -> list[tuple[Alert, Storyline, Article | None]]:
+    """Alerts with their storyline and article, oldest first."""
+    statement = (
+        select(Alert, Storyline, Article)
+        .join(Storyline, Storyline.id == Alert.storyline_id)
+        .outerjoin(Article, Article.id == Alert.article_id)
+        .order_by(Alert.id)
+    )
+    if status is not None:
+        statement = statement.where(Alert.status == AlertStatus(status).value)
+    return [(a, s, art) for a, s, art in session.execute(statement)]

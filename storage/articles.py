@@ -1,0 +1,125 @@
+"""Articles: stored once per canonical URL, then matched, copied-from, exported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storywatch.core.records import ArticleRecord
+from storywatch.storage.db import insert
+from storywatch.storage.models import Article, utcnow
+
+_CHUNK = 500  # rows per statement: under SQLite's bound-parameter limit
+
+
+def store_articles(session: Session, records: Sequence[ArticleRecord], *, feed_id: int | None = None) -> list[int]:
+    """Insert articles not seen before (by canonical URL); returns the ids of the new rows only."""
+    if not records:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "canonical_url": r.url,
+            "archive_id": r.archive_id,
+            "content_hash": r.content_hash,
+            "title": r.title,
+            "text": r.text,
+            "published_at": r.published,
+            "fetched_at": now,
+            "source": r.source,
+            "language": r.language,
+            "feed_id": feed_id,
+            "partial": r.partial,
+        }
+        for r in records
+    ]
+    new_ids: list[int] = []
+    for start in range(0, len(rows), _CHUNK):
+        statement = (
+            insert(session, Article)
+            .values(rows[start : start + _CHUNK])
+            .on_conflict_do_nothing(index_elements=["canonical_url"])
+            .returning(Article.id)
+        )
+        new_ids.extend(session.scalars(statement).all())
+    return sorted(new_ids)
+
+
+def articles_in_publication_order(session: Session, article_ids: Sequence[int]) -> list[Article]:
+    """The given articles, oldest first (ties by id)."""
+    if not article_ids:
+        return []
+    statement = select(Article).where(Article.id.in_(article_ids)).order_by(Article.published_at, Article.id)
+    return list(session.scalars(statement))
+
+
+def first_with_hashes(session: Session, hashes: Iterable[str], *, excluding: Sequence[int]) -> dict[str, int]:
+    """For each content hash, the oldest article (lowest id) outside ``excluding`` that has it."""
+    wanted = list(set(hashes))
+    if not wanted:
+        return {}
+    statement = (
+        select(Article.content_hash, func.min(Article.id))
+        .where(Article.content_hash.in_(wanted), Article.id.not_in(excluding))
+        .group_by(Article.content_hash)
+    )
+    return {content_hash: article_id for content_hash, article_id in session.execute(statement)}
+
+
+def signatures_since(
+    session: Session, since: datetime | None, *, excluding: Sequence[int]
+) -> Iterator[tuple[int, bytes]]:
+    """(id, MinHash signature) of signed articles published since ``since`` (all when None)."""
+    statement = select(Article.id, Article.minhash).where(Article.minhash.is_not(None), Article.id.not_in(excluding))
+    if since is not None:
+        statement = statement.where(Article.published_at >= since)
+    for article_id, data in session.execute(statement):
+        yield article_id, data
+
+
+def pending_articles(session: Session, *, limit: int | None = None) -> list[Article]:
+    """Articles stored but not yet matched against storylines, in publication order."""
+    statement = (
+        select(Article)
+        .where(Article.processed_at.is_(None))
+        .order_by(Article.published_at.asc().nulls_first(), Article.id)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.scalars(statement))
+
+
+def article_by_reference(session: Session, reference: str) -> Article | None:
+    """An article by archive id, canonical URL or numeric database id."""
+    found = session.scalars(
+        select(Article).where((Article.archive_id == reference) | (Article.canonical_url == reference))
+    ).first()
+    if found is None and reference.isdigit():
+        found = session.get(Article, int(reference))
+    return found
+
+
+def mark_processed(session: Session, articles: Iterable[Article], when: datetime | None = None) -> None:
+    """Note that detection has run on these articles (in the transaction that stored its results)."""
+    stamp = when or utcnow()
+    for article in articles:
+        article.processed_at = stamp
+
+
+def all_articles(session: Session, *, chunk: int = 1000) -> Iterator[Article]:
+    """Every article in replay order (publication time, then id), read ``chunk`` rows at a time."""
+    statement = select(Article).order_by(Article.published_at.asc().nulls_first(), Article.id).execution_options(
+        yield_per=chunk
+    )
+    yield from session.scalars(statement)
+
+
+def references(session: Session) -> dict[int, str]:
+    """How users name each article (its archive id, else its URL), by database id."""
+    return {
+        article_id: archive_id or url
+        for article_id, archive_id, url in session.execute(select(Article.id, Article.archive_id, Article.canonical_url))
+    }

@@ -1,0 +1,630 @@
+"""The application: one object with a method per thing a user does, each returning plain data.
+
+:class:`Storywatch` is opened from :class:`~storywatch.core.config.Settings` and owns the
+database, as Datasette's ``Datasette(...)`` object and reader's ``make_reader()`` do. The
+command line (and anything else that drives storywatch) parses its input, makes one call
+here and renders what comes back; every rule and every query lives below this layer.
+
+Heavy parts load only when a method needs them: reading commands never import Prefect,
+the cleaning stack or the near-duplicate index.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from storywatch import __version__
+from storywatch.core import progress
+from storywatch.core.config import Settings, load_settings, resolve_config_path, write_config_template
+from storywatch.core.enums import Role, StorylineStatus
+from storywatch.core.errors import StorywatchError
+from storywatch.storage import Database, open_database, redact
+from storywatch.storage.db import current_revision, database_exists, head_revision, make_engine, upgrade
+
+if TYPE_CHECKING:
+    from storywatch.alerts.views import AlertView
+    from storywatch.flows.summaries import CaptureReplaySummary, OverdueSummary, PollSummary, ReplaySummary
+    from storywatch.storylines.manage import Correction
+    from storywatch.storage.models import Feed, Storyline
+
+
+# ------------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    """Where the config and database are, and what the database holds."""
+
+    version: str
+    config_file: str
+    config_file_exists: bool
+    database_url: str
+    schema_revision: str | None
+    schema_head: str
+    counts: dict[str, int]
+    channels: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    database_url: str
+    before: str | None
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdded:
+    id: int
+    name: str | None
+    url: str
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedImport:
+    path: str
+    added: int
+    already_polled: int
+    skipped: list[str]  # outlines that cannot be polled, with why
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A feed's health, as `storywatch feeds list` shows it."""
+
+    id: int
+    name: str | None
+    url: str
+    last_status: int | None
+    last_polled_at: str | None
+    last_new_entry_at: str | None
+    consecutive_errors: int
+    next_poll_at: str | None
+    healthy: bool
+    last_error: str | None
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRemoved:
+    id: int
+    url: str
+    listed_in_config: bool  # the next poll adds it back unless the config file drops it too
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineRef:
+    """A storyline a command created or changed."""
+
+    id: int
+    title: str
+    created: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageGap:
+    """An unhealthy feed a storyline's articles came from: its news may be incomplete."""
+
+    feed_id: int
+    feed: str
+    error: str | None
+    failing_since: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineSummary:
+    id: int
+    title: str
+    status: str
+    origin: str
+    articles: int
+    roles: dict[str, int]
+    last_article_at: str | None
+    created_at: str
+    coverage_gaps: list[CoverageGap]
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineArticleView:
+    article_id: str
+    title: str
+    role: str
+    score: float
+    published: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    id: int
+    storyline_id: int
+    kind: str
+    description: str
+    opened_by: str | None
+    due_start: str | None
+    due_end: str | None
+    status: str
+    outcome: str | None
+    resolved_by: str | None
+    overdue_alert: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineDetail:
+    id: int
+    title: str
+    status: str
+    articles: list[StorylineArticleView]
+    threads: list[ThreadView]
+    coverage_gaps: list[CoverageGap]
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    storyline_id: int
+    at: str
+    new: StorylineRef
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why an article got its role in each storyline, or how near it came to one."""
+
+    article: dict[str, Any]
+    processed: bool
+    storylines: list[dict[str, Any]]
+    nearest: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    """A replay: poll captures replayed round by round, and archives of articles."""
+
+    captures: list[str] = field(default_factory=list)
+    capture: CaptureReplaySummary | None = None
+    articles: ReplaySummary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    article: str
+    storyline: int | None
+
+
+# ------------------------------------------------------------------------------- application
+
+
+class Storywatch:
+    """storywatch for one configuration: its settings, its database, and what a user can do with them.
+
+    Opening checks the configuration (an enabled channel that cannot deliver is an error);
+    the database is opened, and created or migrated, when a method first needs it.
+    """
+
+    def __init__(self, settings: Settings, *, listener: progress.ProgressListener | None = None) -> None:
+        from storywatch.alerts import check_channels
+
+        self.settings = settings
+        self.listener = listener
+        self.channels = check_channels(settings)
+        self._database: Database | None = None
+
+    @classmethod
+    def open(
+        cls,
+        config_file: Path | None = None,
+        *,
+        database_url: str | None = None,
+        listener: progress.ProgressListener | None = None,
+    ) -> Storywatch:
+        """Load the settings (the config file, ``STORYWATCH_*``, then ``database_url``) and open storywatch."""
+        settings = load_settings(config_file, database_url=database_url)
+        return cls(settings, listener=listener)
+
+    @property
+    def database(self) -> Database:
+        """The database, opened (and created or migrated) on first use."""
+        if self._database is None:
+            self._database = open_database(self.settings.database_url)
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+            self._database = None
+
+    def __enter__(self) -> Storywatch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------- about, db
+
+    def info(self) -> Info:
+        """Where things are and what the database holds, without creating a database that is missing."""
+        from storywatch.storage.summary import row_counts
+
+        url = self.settings.database_url
+        counts: dict[str, int] = {}
+        revision = None
+        if database_exists(url):
+            database = open_database(url, migrate=False) if self._database is None else self._database
+            try:
+                revision = current_revision(database.engine)
+                with database.sessions() as session:
+                    counts = row_counts(session)
+            finally:
+                if database is not self._database:
+                    database.dispose()
+        config = resolve_config_path(self.settings.config_file)
+        return Info(
+            version=__version__,
+            config_file=str(config),
+            config_file_exists=config.exists(),
+            database_url=redact(url),
+            schema_revision=revision,
+            schema_head=head_revision(),
+            counts=counts,
+            channels=list(self.channels),
+        )
+
+    def upgrade_database(self) -> Upgrade:
+        """Create the tables, or migrate them to this version's schema."""
+        url = self.settings.database_url
+        engine = make_engine(url)
+        try:
+            before, after = upgrade(engine)
+        finally:
+            engine.dispose()
+        return Upgrade(redact(url), before, after)
+
+    @staticmethod
+    def write_config(path: Path | None, *, config_file: Path | None = None, force: bool = False) -> Path:
+        """Write the commented default config (to ``path``, or the config path in force)."""
+        return write_config_template(path or resolve_config_path(config_file), force=force)
+
+    # ----------------------------------------------------------------------------------- feeds
+
+    def add_feed(self, url: str, *, name: str | None = None, interval_minutes: int = 15) -> FeedAdded:
+        """Poll a feed from now on (or say it is polled already)."""
+        from storywatch.sources.urls import is_web_url
+        from storywatch.storage import feeds as feed_store
+
+        if not is_web_url(url):
+            raise StorywatchError(f"{url}: only http and https feeds can be polled")
+        with self.database.transaction() as session:
+            feed, created = feed_store.add_feed(session, url, name=name, interval_minutes=interval_minutes)
+            return FeedAdded(feed.id, feed.name, feed.url, created)
+
+    def import_feeds(self, path: Path, *, interval_minutes: int = 15) -> FeedImport:
+        """Poll every feed of an OPML file."""
+        from storywatch.sources.opml import read_opml
+        from storywatch.sources.urls import is_web_url
+        from storywatch.storage import feeds as feed_store
+
+        outlines = read_opml(path)
+        added, skipped = 0, []
+        with self.database.transaction() as session:
+            for outline in outlines:
+                if not is_web_url(outline.url):
+                    skipped.append(f"{outline.url}: only http and https feeds can be polled")
+                    continue
+                added += feed_store.add_feed(session, outline.url, name=outline.title, interval_minutes=interval_minutes)[1]
+        return FeedImport(str(path), added, len(outlines) - len(skipped) - added, skipped)
+
+    def export_feeds(self) -> str:
+        """The feeds as an OPML document."""
+        from storywatch.sources.opml import OutlineFeed, write_opml
+        from storywatch.storage import feeds as feed_store
+
+        with self.database.sessions() as session:
+            return write_opml([OutlineFeed(f.url, f.name) for f in feed_store.all_feeds(session)])
+
+    def list_feeds(self) -> list[FeedStatus]:
+        """Each feed's last status, last new entry, errors in a row, next poll, and what is wrong."""
+        from storywatch.storage import feeds as feed_store
+
+        now = datetime.now(UTC)
+        with self.database.sessions() as session:
+            return [_feed_status(f, healthy=not feed_store.is_unhealthy(f, now)) for f in feed_store.all_feeds(session)]
+
+    def remove_feed(self, feed_id: int) -> FeedRemoved:
+        """Stop polling a feed (its articles stay)."""
+        from storywatch.storage import feeds as feed_store
+
+        with self.database.transaction() as session:
+            feed = feed_store.remove_feed(session, feed_id)
+            if feed is None:
+                raise StorywatchError(f"no feed {feed_id}; `storywatch feeds list` shows them")
+            url = feed.url
+        return FeedRemoved(feed_id, url, any(listed.url == url for listed in self.settings.feeds))
+
+    def _keep_listed_feeds(self) -> None:
+        """Feeds listed in the config file are polled too, at the interval the file gives."""
+        from storywatch.storage import feeds as feed_store
+
+        if not self.settings.feeds:
+            return
+        with self.database.transaction() as session:
+            for listed in self.settings.feeds:
+                feed_store.keep_listed_feed(
+                    session, listed.url, name=listed.name, interval_minutes=listed.interval_minutes
+                )
+
+    # ------------------------------------------------------------------------------ storylines
+
+    def track(self, *, from_file: Path | None = None, from_url: str | None = None, title: str | None = None) -> StorylineRef:
+        """Track a storyline seeded by one article: a file (text or one archive line) or a web page."""
+        from storywatch.sources.seed import record_from_file, record_from_url
+        from storywatch.storylines.manage import track_record
+
+        if (from_file is None) == (from_url is None):
+            raise StorywatchError("give exactly one of --from-file or --from-url (or --title with --about)")
+        record = record_from_file(from_file) if from_file is not None else record_from_url(str(from_url))
+        with self.database.transaction() as session:
+            storyline, created = track_record(session, record, title=title)
+            return StorylineRef(storyline.id, storyline.title, created)
+
+    def describe(self, title: str, about: Sequence[str]) -> StorylineRef:
+        """Track a storyline described by a title and key phrases, with no seed article."""
+        from storywatch.storylines.manage import add_from_description
+
+        with self.database.transaction() as session:
+            storyline = add_from_description(session, title, list(about))
+            return StorylineRef(storyline.id, storyline.title)
+
+    def list_storylines(self, *, include_candidates: bool = False) -> list[StorylineSummary]:
+        """Storylines with their article counts (discovered candidates only when asked)."""
+        from storywatch.storage import memberships as membership_store
+        from storywatch.storage import storylines as storyline_store
+
+        with self.database.sessions() as session:
+            counts = membership_store.storyline_counts(session)
+            return [
+                _storyline_summary(s, counts.get(s.id, {}), self._coverage_gaps(session, s.id))
+                for s in storyline_store.all_storylines(session)
+                if include_candidates or s.status != StorylineStatus.CANDIDATE
+            ]
+
+    def show_storyline(self, storyline_id: int) -> StorylineDetail:
+        """A storyline's articles in time order, its threads and its coverage gaps."""
+        from storywatch.storage import threads as thread_store
+        from storywatch.storylines.manage import get_storyline
+        from storywatch.storylines.service import storyline_roles
+
+        with self.database.sessions() as session:
+            storyline = get_storyline(session, storyline_id)
+            articles = [
+                StorylineArticleView(
+                    a.reference, a.title, str(m.role), round(m.score, 4),
+                    a.published_at.isoformat() if a.published_at else None,
+                )
+                for m, a in storyline_roles(session, storyline_id)
+            ]
+            threads = [ThreadView(**t) for t in thread_store.thread_outcomes(session, storyline_id)]
+            return StorylineDetail(
+                storyline.id, storyline.title, str(storyline.status), articles, threads,
+                self._coverage_gaps(session, storyline_id),
+            )
+
+    @staticmethod
+    def _coverage_gaps(session: Any, storyline_id: int) -> list[CoverageGap]:
+        from storywatch.storage.feeds import coverage_gaps
+
+        return [
+            CoverageGap(g.feed_id, g.feed, g.error, g.failing_since.isoformat() if g.failing_since else None)
+            for g in coverage_gaps(session, storyline_id, datetime.now(UTC))
+        ]
+
+    def set_storyline_status(self, storyline_id: int, status: StorylineStatus) -> StorylineRef:
+        """Mute, unmute, close or reopen a storyline."""
+        from storywatch.storylines.manage import set_status
+
+        with self.database.transaction() as session:
+            storyline = set_status(session, storyline_id, status)
+            return StorylineRef(storyline.id, storyline.title, created=False)
+
+    def merge_storylines(self, keep: int, other: int) -> StorylineRef:
+        """Fold ``other`` into ``keep``: its articles, threads and alerts move, then it is deleted."""
+        from storywatch.storylines.manage import merge
+
+        with self.database.transaction() as session:
+            storyline = merge(session, keep, other)
+            return StorylineRef(storyline.id, storyline.title, created=False)
+
+    def split_storyline(self, storyline_id: int, at: str, *, title: str | None = None) -> Split:
+        """Articles published at or after ``at`` (an ISO date) start a new storyline."""
+        from storywatch.sources.dates import parse_published
+        from storywatch.storylines.manage import split
+
+        when = parse_published(at, what="--at")
+        with self.database.transaction() as session:
+            new = split(session, storyline_id, when, title=title)
+            return Split(storyline_id, at, StorylineRef(new.id, new.title))
+
+    def mark(self, article: str, role: Role | str, *, storyline_id: int | None = None) -> Correction:
+        """Correct an article's role; the storyline remembers and decides alike next time."""
+        from storywatch.storylines.manage import mark
+
+        with self.database.transaction() as session:
+            return mark(session, article, role, storyline_id=storyline_id)
+
+    def explain(self, article: str) -> Explanation:
+        """Why an article got its role in each storyline, or why it joined none."""
+        from storywatch.storylines.explain import explain_article
+
+        with self.database.sessions() as session:
+            result = explain_article(session, article)
+        return Explanation(result["article"], result["processed"], result["storylines"], result["nearest"])
+
+    # ---------------------------------------------------------------------------------- alerts
+
+    def alerts(self, *, status: str | None = None) -> list[AlertView]:
+        """Every alert (or those with one status), oldest first."""
+        from storywatch.alerts.views import alert_view
+        from storywatch.core.enums import AlertStatus
+        from storywatch.storage import alerts as alert_store
+
+        if status is not None and status not in {s.value for s in AlertStatus}:
+            names = ", ".join(s.value for s in AlertStatus)
+            raise StorywatchError(f"unknown alert status {status!r}; use one of {names}")
+        with self.database.sessions() as session:
+            return [alert_view(a, s, art) for a, s, art in alert_store.list_alerts(session, status=status)]
+
+    # ------------------------------------------------------------------------------------ runs
+
+    def _prefect(self) -> None:
+        """Ready Prefect for a run (before it is imported), and say when its temporary server starts."""
+        from storywatch.flows.runtime import prepare_prefect, starts_temporary_server
+
+        prepare_prefect()
+        if starts_temporary_server():
+            progress.note(
+                "Starting Prefect's temporary local server (about 15 s); "
+                "set PREFECT_API_URL to use a running `prefect server start` instead."
+            )
+
+    def _listening(self) -> Any:
+        return progress.listening(self.listener)
+
+    def replay(
+        self, paths: Sequence[Path], *, discover: bool = False, batch_size: int = 500, quiet: bool = False
+    ) -> ReplayResult:
+        """Replay archives in publication order: JSONL, text, page WARCs, and poll captures round by round."""
+        from storywatch.sources.warc import split_captures
+
+        captures, rest = split_captures(paths)
+        result = ReplayResult(captures=captures)
+        with self._listening():
+            self._prefect()
+            from storywatch.flows.poll import replay_capture_flow
+            from storywatch.flows.replay import replay_flow
+
+            if captures:
+                result.capture = replay_capture_flow(captures, settings=self.settings, quiet=quiet)
+            if rest or not captures:
+                result.articles = replay_flow(
+                    [str(p) for p in rest], settings=self.settings, discover=discover, batch_size=batch_size,
+                    quiet=quiet,
+                )
+        return result
+
+    def poll(self, *, feed_id: int | None = None, archive: Path | None = None, capture: bool = True) -> PollSummary:
+        """One polling round through the Prefect flow: due feeds (or one, due or not), captured to WARC."""
+        folder = str(archive or self.settings.capture_dir) if capture else None
+        self._keep_listed_feeds()
+        with self._listening():
+            self._prefect()
+            from storywatch.flows.poll import poll_flow
+
+            summary = poll_flow(settings=self.settings, feed_id=feed_id, force=feed_id is not None, archive_dir=folder)
+        if summary.feeds == 0 and feed_id is not None:
+            raise StorywatchError(f"no feed {feed_id}; `storywatch feeds list` shows them")
+        return summary
+
+    def overdue(self, *, now: str | None = None) -> OverdueSummary:
+        """Alert every open thread whose due window passed by ``now`` (an ISO time; default: now)."""
+        from storywatch.sources.dates import parse_published
+
+        when = parse_published(now, what="--now") if now is not None else None
+        with self._listening():
+            self._prefect()
+            from storywatch.flows.overdue import overdue_flow
+
+            return overdue_flow(settings=self.settings, now=when)
+
+    def serve(self) -> None:
+        """Poll and check for overdue threads on the config's schedules, until stopped."""
+        from storywatch.flows.runtime import prepare_prefect
+
+        prepare_prefect()
+        from prefect import serve as prefect_serve
+        from prefect.settings import get_current_settings
+
+        from storywatch.flows.schedule import deployments
+
+        if not get_current_settings().api.url:
+            raise StorywatchError(
+                "schedules need a running Prefect server: start one with `prefect server start` and set "
+                "PREFECT_API_URL=http://127.0.0.1:4200/api (the temporary server a plain run starts has no scheduler)"
+            )
+        self.database  # noqa: B018  (create or migrate the database once, before the schedules start)
+        # Scheduled runs load the config file themselves; a database given with --db reaches them
+        # through the environment of the runs this process starts, never as a stored parameter.
+        os.environ["STORYWATCH_DATABASE_URL"] = self.settings.database_url
+        if self.settings.config_file:
+            os.environ["STORYWATCH_CONFIG"] = str(self.settings.config_file)
+        with self._listening():
+            progress.note(
+                f"Polling every {self.settings.schedules.poll_every_minutes} min and checking overdue threads "
+                f"every {self.settings.schedules.overdue_check_every_minutes} min; Ctrl-C stops."
+            )
+            prefect_serve(*deployments(self.settings), print_starting_message=False)
+
+    # ---------------------------------------------------------------------------------- export
+
+    def export_assignments(self) -> list[Assignment]:
+        """Each article and the storyline it belongs to most strongly (or None), for scoring."""
+        from storywatch.storage import memberships as membership_store
+
+        with self.database.sessions() as session:
+            return [Assignment(a.reference, s) for a, s in membership_store.primary_assignments(session)]
+
+    def export_articles(self, handle: IO[str]) -> int:
+        """Write every stored article as an archive line (JSONL) that `replay` reads back; returns how many."""
+        from storywatch.sources.archive import write_archive
+
+        with self.database.sessions() as session:
+            return write_archive(_archive_lines(session), handle)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _feed_status(feed: Feed, *, healthy: bool) -> FeedStatus:
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return FeedStatus(
+        id=feed.id, name=feed.name, url=feed.url, last_status=feed.last_status,
+        last_polled_at=iso(feed.last_polled_at), last_new_entry_at=iso(feed.last_new_entry_at),
+        consecutive_errors=feed.consecutive_errors, next_poll_at=iso(feed.next_poll_at), healthy=healthy,
+        last_error=feed.last_error, disabled_reason=feed.disabled_reason,
+    )
+
+
+def _storyline_summary(storyline: Storyline, roles: dict[str, int], gaps: list[CoverageGap]) -> StorylineSummary:
+    return StorylineSummary(
+        id=storyline.id,
+        title=storyline.title,
+        status=str(storyline.status),
+        origin=str(storyline.origin),
+        articles=sum(roles.values()),
+        roles=roles,
+        last_article_at=storyline.last_article_at.isoformat() if storyline.last_article_at else None,
+        created_at=storyline.created_at.isoformat(),
+        coverage_gaps=gaps,
+    )
+
+
+def _archive_lines(session: Any) -> Iterator[dict[str, Any]]:
+    from storywatch.sources.archive import archive_line
+    from storywatch.storage import articles as article_store
+
+    for article in article_store.all_articles(session):
+        yield archive_line(
+            reference=article.archive_id,
+            url=article.canonical_url,
+            title=article.title,
+            # An article stored without a date (rare: every source dates its articles) keeps its fetch time.
+            published=article.published_at or article.fetched_at,
+            text=article.text,
+            source=article.source,
+            language=article.language,
+            partial=article.partial,
+        )

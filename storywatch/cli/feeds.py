@@ -1,0 +1,83 @@
+"""`storywatch feeds ...`: the feeds storywatch polls."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from storywatch.cli import render
+from storywatch.cli.context import open_app
+
+feeds_app = typer.Typer(help="The feeds storywatch polls.", no_args_is_help=True)
+
+
+@feeds_app.command("add")
+def feeds_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed).")],
+    name: Annotated[str | None, typer.Option("--name", help="A name to show instead of the URL.")] = None,
+    interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
+) -> None:
+    """Add a feed to poll."""
+    feed = open_app(ctx).add_feed(url, name=name, interval_minutes=interval)
+    render.say(f"{'Added' if feed.created else 'Already polling'} feed {feed.id}: {feed.name or feed.url}")
+
+
+@feeds_app.command("import")
+def feeds_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="An OPML file, as feed readers export.")],
+    interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
+) -> None:
+    """Add every feed of an OPML file."""
+    done = open_app(ctx).import_feeds(path, interval_minutes=interval)
+    for problem in done.skipped:
+        render.warn(problem)
+    render.say(f"Imported {done.added} new feeds ({done.already_polled} already polled) from {done.path}")
+
+
+@feeds_app.command("export")
+def feeds_export(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Print the feeds as OPML."""
+    document = open_app(ctx).export_feeds()
+    if output is None:
+        sys.stdout.write(document)
+    else:
+        output.write_text(document, encoding="utf-8")
+
+
+@feeds_app.command("list")
+def feeds_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False) -> None:
+    """Each feed's last status, last new entry, errors in a row, next poll, and what is wrong."""
+    feeds = open_app(ctx).list_feeds()
+    if as_json:
+        render.write_json(feeds)
+        return
+    rows = [
+        (
+            str(f.id), f.name or f.url, str(f.last_status or "never"), (f.last_new_entry_at or "")[:16],
+            str(f.consecutive_errors), (f.next_poll_at or "now")[:16],
+            f"[red]unhealthy:[/] {f.last_error or ''}" if not f.healthy else f.last_error or "",
+        )
+        for f in feeds
+    ]
+    render.table(("id", "feed", "status", "last new entry", "errors", "next poll", "problem"), rows)
+
+
+@feeds_app.command("remove")
+def feeds_remove(ctx: typer.Context, feed_id: Annotated[int, typer.Argument(help="Feed id.")]) -> None:
+    """Stop polling a feed (its articles stay)."""
+    removed = open_app(ctx).remove_feed(feed_id)
+    render.say(f"Removed feed {removed.id}")
+    if removed.listed_in_config:
+        render.hint(f"{removed.url} is listed in the config file: remove it there too, or the next poll adds it back.")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(feeds_app, name="feeds")
