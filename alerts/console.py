@@ -9,11 +9,10 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from storywatch.core.enums import AlertKind
-
 from storywatch.alerts.channels import register_channel
 from storywatch.alerts.views import AlertView
 from storywatch.core.config import Settings
+from storywatch.core.enums import AlertKind
 
 
 def render_alert(alert: AlertView) -> Panel:

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from storywatch.core.enums import AlertStatus
-
 from storywatch.alerts.channels import Channel
 from storywatch.alerts.errors import DeliveryError
 from storywatch.alerts.views import alert_view
+from storywatch.core.enums import AlertStatus
 from storywatch.storage import alerts as alert_store
 from storywatch.storage.models import utcnow
 

@@ -23,14 +23,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import trafilatura
+
+from storywatch.sources.clean import clean_html
+from storywatch.sources.errors import CleaningError
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT.parent / "shared" / "data" / "pages"
-sys.path.insert(0, str(ROOT))
-
-import trafilatura  # noqa: E402
-
-from storywatch.sources.clean import clean_html  # noqa: E402
-from storywatch.sources.errors import CleaningError  # noqa: E402
 
 Extractor = Callable[[bytes, str], str | None]
 

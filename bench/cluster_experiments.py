@@ -28,16 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from storywatch.evaluation.scoring import cluster_scores
+from storywatch.storylines.text import features
 
-from storywatch.storylines.scoring import cluster_scores  # noqa: E402
-from storywatch.storylines.text import features  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT.parent / "shared" / "data" / "streams"  # ../shared beside the checkout
 SETS = ("mstream_news", "mstream_newsT", "uci6k_mixed")
@@ -48,7 +46,7 @@ SETS = ("mstream_news", "mstream_newsT", "uci6k_mixed")
 
 
 class Doc:
-    __slots__ = ("id", "terms", "entities", "keys")
+    __slots__ = ("entities", "id", "keys", "terms")
 
     def __init__(self, ident: str, terms: dict[str, int], entities: dict[str, int]) -> None:
         self.id = ident

@@ -43,12 +43,11 @@ from operator import mul
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from storywatch.storylines.detect import Member, Params, Stats, StorylineState, assess, vectorize
+from storywatch.storylines.index import CandidateIndex, article_query, storyline_keys
+from storywatch.storylines.text import ALIASES, STOPWORDS, features
 
-from storywatch.storylines.detect import Member, Params, Stats, StorylineState, assess, vectorize  # noqa: E402
-from storywatch.storylines.index import CandidateIndex, article_query, storyline_keys  # noqa: E402
-from storywatch.storylines.text import ALIASES, STOPWORDS, features  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SEED = 20310304
 TERMS = 50_000
@@ -285,7 +284,7 @@ def run_size(
     # How far the budgeted query is from reading every posting of its keys (same scores, no cut).
     agreement = []
     budget = index.budget
-    for target, title, text in texts[:exhaustive]:
+    for _target, title, text in texts[:exhaustive]:
         query = article_query(vectorize(features(title, text), stats), query_keys)
         bounded = index.candidates(query, limit=limit)
         index.budget = 10**12

@@ -12,22 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import threading
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ["STORYWATCH_ALLOW_PRIVATE_NETWORKS"] = "true"  # the feeds are on loopback
 
-import feedparser  # noqa: E402
+import feedparser
 
-from storywatch.sources.fetch import Fetcher, FetchPolicy  # noqa: E402
-from storywatch.sources.poll import FeedRequest, poll_feeds  # noqa: E402
+from storywatch.sources.fetch import Fetcher, FetchPolicy
+from storywatch.sources.poll import FeedRequest, poll_feeds
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_feed(number: int, items: int) -> bytes:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from storywatch.evaluation.scoring import cluster_scores
 
-from storywatch.storylines.scoring import cluster_scores  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def read_jsonl(path: Path, key: str, value: str) -> dict[str, object]:

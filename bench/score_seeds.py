@@ -10,28 +10,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from storywatch.evaluation.runs import track_seed_storyline
+from storywatch.evaluation.scoring import score_seed_labels, score_threads
+from storywatch.flows import steps
+from storywatch.sources import read_archives
+from storywatch.storage import alerts as alert_store
+from storywatch.storage import memberships as membership_store
+from storywatch.storage import threads as thread_store
+from storywatch.storylines import Params
 
-from storywatch.flows import steps  # noqa: E402
-from storywatch.sources import read_archives  # noqa: E402
-from storywatch.storage import alerts as alert_store  # noqa: E402
-from storywatch.storage import memberships as membership_store  # noqa: E402
-from storywatch.storage import threads as thread_store  # noqa: E402
-from storywatch.storylines import Params  # noqa: E402
-from storywatch.storylines.scoring import score_seed_labels, score_threads  # noqa: E402
-from tests.helpers import track_founding_storyline  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(seeds: Path, params: Params, per_article: bool) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/seeds.db"
         db = steps.database(url)
-        storyline_id = track_founding_storyline(db)
+        storyline_id = track_seed_storyline(db, seeds / "2025-04-18-rubio-paris.txt")
         steps.store(url, read_archives([seeds]).records)
         steps.detect(url, discover=False, params=params)
         with db.sessions() as session:

@@ -98,12 +98,11 @@ def read_text_article(path: Path) -> ArticleRecord:
 
 
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
-    handle: IO[str]
-    if path.name.endswith(".gz"):
-        handle = gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    else:
-        handle = path.open(encoding="utf-8", errors="replace")
-    with handle:
+    with (
+        gzip.open(path, "rt", encoding="utf-8", errors="replace")
+        if path.name.endswith(".gz")
+        else path.open(encoding="utf-8", errors="replace")
+    ) as handle:
         yield from enumerate(handle, start=1)
 
 

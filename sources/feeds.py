@@ -20,7 +20,15 @@ import feedparser
 
 from storywatch.sources.clean import primary_language
 from storywatch.sources.dates import from_struct_time
-from storywatch.sources.entries import FeedEntry, ParsedFeed, html_to_text, string, text_construct, web_link, with_stable_guids
+from storywatch.sources.entries import (
+    FeedEntry,
+    ParsedFeed,
+    html_to_text,
+    string,
+    text_construct,
+    web_link,
+    with_stable_guids,
+)
 from storywatch.sources.errors import FeedParseError, NotAFeed, SourceError
 from storywatch.sources.jsonfeed import looks_like_json, parse_json_feed
 from storywatch.sources.xmlguard import refuse_entity_expansion

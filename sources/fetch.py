@@ -24,6 +24,7 @@ import brotli
 import httpx
 
 import storywatch
+from storywatch.sources.dates import http_date
 from storywatch.sources.errors import (
     ConnectError,
     FetchError,
@@ -32,7 +33,6 @@ from storywatch.sources.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
-from storywatch.sources.dates import http_date
 from storywatch.sources.netguard import GuardedTransport
 
 MB = 1024 * 1024

@@ -14,6 +14,7 @@ from storywatch.sources.errors import ArchiveError, FetchError, SourceError
 from storywatch.sources.fetch import FetchResult
 from storywatch.sources.urls import is_web_url
 
+
 def record_from_file(path: Path) -> ArticleRecord:
     """A plain-text article (title, date, body), or a file whose content is one archive line."""
     if not path.exists():

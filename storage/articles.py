@@ -77,7 +77,7 @@ def signatures_since(
     if since is not None:
         statement = statement.where(Article.published_at >= since)
     for article_id, data in session.execute(statement):
-        yield article_id, data
+        yield article_id, bytes(data)
 
 
 def pending_articles(session: Session, *, limit: int | None = None) -> list[Article]:

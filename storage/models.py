@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -31,7 +31,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storywatch.core.enums import AlertKind, AlertStatus, Role, StorylineOrigin, StorylineStatus, ThreadKind, ThreadStatus
+from storywatch.core.enums import (
+    AlertKind,
+    AlertStatus,
+    Role,
+    StorylineOrigin,
+    StorylineStatus,
+    ThreadKind,
+    ThreadStatus,
+)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -82,7 +90,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
 class Feed(Base):

@@ -16,9 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from storywatch.core.enums import Role
-
 from storywatch.storylines.text import SentenceFeatures, TextFeatures
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,7 +437,7 @@ def assess(
         return result
     rejected, rejected_similarity = _closest(vector, state.negatives)
     if rejected is not None and rejected_similarity >= params.rejected_similarity:
-        member, member_similarity = _closest(vector, state.members)
+        _, member_similarity = _closest(vector, state.members)
         if rejected_similarity > member_similarity:
             result.like_rejected, result.duplicate_similarity = rejected, rejected_similarity
             return result  # it looks like an article a user said does not belong here

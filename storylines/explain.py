@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storywatch.core.enums import Role
-
 from storywatch.storage import storylines as storyline_store
 from storywatch.storage.models import Storyline, StorylineArticle
 from storywatch.storylines.detect import Params, StorylineState, assess, vectorize

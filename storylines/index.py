@@ -53,7 +53,7 @@ _DIGITS = 12  # scores are compared rounded, so that summing order never breaks 
 class _Postings:
     """One key's storylines, heaviest first: negated weights ascending, ties by id ascending."""
 
-    __slots__ = ("neg", "ids")
+    __slots__ = ("ids", "neg")
 
     def __init__(self) -> None:
         self.neg = array("d")

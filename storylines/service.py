@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from storywatch.core.enums import PROFILE_ROLES, AlertKind, Role, StorylineOrigin, StorylineStatus, ThreadStatus
-
 from storywatch.storage import alerts as alert_store
 from storywatch.storage import articles as article_store
 from storywatch.storage import memberships as membership_store

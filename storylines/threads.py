@@ -281,9 +281,12 @@ def overlap(keys: set[str] | frozenset[str], signature_keys: list[str], stats: S
 
 def is_same_thread(draft: ThreadDraft, thread: OpenThread, stats: Stats, *, threshold: float = 0.4) -> bool:
     """Whether a new forward-looking sentence restates a thread the storyline already holds."""
-    if thread.due_end is not None and thread.due_start is not None:
-        if draft.due_start > thread.due_end + timedelta(days=1) or draft.due_end < thread.due_start - timedelta(days=1):
-            return False
+    if (
+        thread.due_end is not None
+        and thread.due_start is not None
+        and (draft.due_start > thread.due_end + timedelta(days=1) or draft.due_end < thread.due_start - timedelta(days=1))
+    ):
+        return False
     return draft.kind == thread.kind and overlap(set(draft.signature), thread.signature, stats) >= threshold
 
 

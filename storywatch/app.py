@@ -29,8 +29,8 @@ from storywatch.storage.db import current_revision, database_exists, head_revisi
 if TYPE_CHECKING:
     from storywatch.alerts.views import AlertView
     from storywatch.flows.summaries import CaptureReplaySummary, OverdueSummary, PollSummary, ReplaySummary
-    from storywatch.storylines.manage import Correction
     from storywatch.storage.models import Feed, Storyline
+    from storywatch.storylines.manage import Correction
 
 
 # ------------------------------------------------------------------------------------ results

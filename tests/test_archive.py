@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from storywatch.sources.archive import read_archives
-from storywatch.sources.records import ArchiveProblem, replay_order
 from storywatch.sources.errors import ArchiveError
+from storywatch.sources.records import ArchiveProblem, replay_order
 from storywatch.sources.seed import record_from_file
 
 HARBOUR_PAGE = """<!DOCTYPE html>

@@ -128,7 +128,7 @@ def test_truncated_html_still_gives_its_text() -> None:
     ],
 )  # fmt: skip
 def test_a_page_without_article_text_is_a_cleaning_error(html: str | bytes) -> None:
-    with pytest.raises(CleaningError, match="harbour.example"):
+    with pytest.raises(CleaningError, match=r"harbour\.example"):
         clean_html(html, URL)
     assert article_text(html if isinstance(html, str) else html.decode(), URL) is None
 

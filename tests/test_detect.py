@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storywatch.core.enums import Role
+from storywatch.evaluation.scoring import SeedScore, cluster_scores, score_seed_labels
 from storywatch.storylines.detect import (
     ArticleVector,
     Assessment,
@@ -28,7 +29,6 @@ from storywatch.storylines.detect import (
     cosine,
     vectorize,
 )
-from storywatch.storylines.scoring import SeedScore, cluster_scores, score_seed_labels
 from storywatch.storylines.text import TextFeatures, features, sentences
 
 T0 = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)

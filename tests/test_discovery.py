@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from storywatch.evaluation.scoring import cluster_scores
 from storywatch.flows import steps
 from storywatch.sources import read_archives
 from storywatch.storage import memberships as membership_store
 from storywatch.storylines.detect import Member, Params, Stats, StorylineState, discover_score, vectorize
-from storywatch.storylines.scoring import cluster_scores
 from storywatch.storylines.text import features
 
 

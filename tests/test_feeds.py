@@ -388,7 +388,7 @@ def _outcome(shared_data: Path, relative: str) -> tuple[str, ParsedFeed | Source
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("relative", sorted(MANIFEST))
 def test_every_corpus_file_gives_entries_an_empty_feed_or_our_error(shared_data: Path, relative: str) -> None:
-    kind, result = _outcome(shared_data, relative)
+    _, result = _outcome(shared_data, relative)
     if isinstance(result, SourceError):
         assert str(result)  # a message to show
     else:

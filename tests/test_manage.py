@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from storywatch.core.records import ArticleRecord
 from storywatch.flows import steps
 from storywatch.sources import read_archives
-from storywatch.core.records import ArticleRecord
-from storywatch.storage import open_database
 from storywatch.storage import articles as article_store
 from storywatch.storage import memberships as membership_store
+from storywatch.storage import open_database
 from storywatch.storage.models import Alert, Storyline, StorylineArticle
 from storywatch.storylines.errors import StorylineError
 from storywatch.storylines.explain import explain_article

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from storywatch.flows import steps
 from storywatch.sources import dedupe, read_archives
-from storywatch.storage import open_database
 from storywatch.storage import articles as article_store
 from storywatch.storage import memberships as membership_store
+from storywatch.storage import open_database
 from storywatch.storage.models import Article
 from tests.helpers import alert_views, track_founding_storyline
 

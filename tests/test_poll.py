@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from storywatch.flows.poll import poll_flow
-from storywatch.storage import open_database
 from storywatch.storage import feeds as feed_store
+from storywatch.storage import open_database
 from storywatch.storage.models import Article, Feed
 from tests.helpers import settings_for
 
@@ -194,8 +194,8 @@ def test_a_feed_failing_for_a_day_is_unhealthy_and_its_storylines_show_a_gap(
 
     from typer.testing import CliRunner
 
-    from storywatch.storylines import add_storyline_from_article
     from storywatch.cli import app
+    from storywatch.storylines import add_storyline_from_article
 
     db = open_database(sqlite_url)
     with db.transaction() as session:

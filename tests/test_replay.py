@@ -12,9 +12,9 @@ from storywatch.alerts import DeliveryError
 from storywatch.flows import steps
 from storywatch.flows.replay import replay_flow
 from storywatch.sources import read_archives
-from storywatch.storage import open_database
 from storywatch.storage import articles as article_store
 from storywatch.storage import memberships as membership_store
+from storywatch.storage import open_database
 from storywatch.storage.models import Alert, Article
 from tests.helpers import alert_content, alert_views, settings_for, track_founding_storyline
 

@@ -8,8 +8,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from storywatch.flows.schedule import deployments
 from storywatch.core.config import load_settings
+from storywatch.flows.schedule import deployments
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from storywatch.alerts import alert_view
+from storywatch.evaluation.scoring import score_seed_labels, score_threads
 from storywatch.flows.replay import replay_flow
-from storywatch.storage import open_database
 from storywatch.storage import alerts as alert_store
 from storywatch.storage import memberships as membership_store
+from storywatch.storage import open_database
 from storywatch.storage import threads as thread_store
-from storywatch.storylines.scoring import score_seed_labels, score_threads
 from tests.helpers import settings_for, track_founding_storyline
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

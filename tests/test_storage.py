@@ -303,16 +303,14 @@ def test_datetimes_round_trip_as_aware_utc(db: Database, moment: datetime) -> No
 
 
 def test_naive_datetime_refused_by_store_articles(db: Database) -> None:
-    with pytest.raises(StatementError, match="naive datetime"):
-        with db.transaction() as session:
-            article_store.store_articles(session, [record("naive", published=datetime(2025, 4, 18, 16, 30))])
+    with pytest.raises(StatementError, match="naive datetime"), db.transaction() as session:
+        article_store.store_articles(session, [record("naive", published=datetime(2025, 4, 18, 16, 30))])
     assert count(db, Article) == 0
 
 
 def test_naive_datetime_refused_by_the_orm(db: Database) -> None:
-    with pytest.raises(StatementError, match="naive datetime"):
-        with db.transaction() as session:
-            session.add(Feed(url="https://news.example/rss", next_poll_at=datetime(2025, 4, 18)))
+    with pytest.raises(StatementError, match="naive datetime"), db.transaction() as session:
+        session.add(Feed(url="https://news.example/rss", next_poll_at=datetime(2025, 4, 18)))
     assert count(db, Feed) == 0
 
 
@@ -434,12 +432,11 @@ def test_transaction_that_raises_rolls_back_everything(db: Database) -> None:
 
 
 def test_foreign_keys_are_enforced(db: Database) -> None:
-    with pytest.raises(IntegrityError):
-        with db.transaction() as session:
-            (article_id,) = article_store.store_articles(session, [record("orphan")])
-            membership_store.add_membership(
-                session, storyline_id=987654, article_id=article_id, role="seed", score=1.0, evidence={}
-            )
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        (article_id,) = article_store.store_articles(session, [record("orphan")])
+        membership_store.add_membership(
+            session, storyline_id=987654, article_id=article_id, role="seed", score=1.0, evidence={}
+        )
     assert count(db, Article) == 0
 
 

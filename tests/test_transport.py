@@ -23,8 +23,7 @@ from warcio.warcwriter import WARCWriter
 
 from storywatch.sources.archive import read_archives
 from storywatch.sources.errors import ArchiveError, ArchiveMiss
-from storywatch.sources.warc import RecordingTransport, WarcReplayTransport, html_responses
-from storywatch.sources.warc import read_warc_articles
+from storywatch.sources.warc import RecordingTransport, WarcReplayTransport, html_responses, read_warc_articles
 
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel>
@@ -385,7 +384,7 @@ def test_read_warc_articles_turns_pages_into_articles(tmp_path: Path) -> None:
 def test_unreadable_warc_files(tmp_path: Path) -> None:
     path = tmp_path / "broken.warc.gz"
     path.write_bytes(b"this is not a WARC file\r\n\r\n")
-    with pytest.raises(ArchiveError, match="broken.warc.gz"):
+    with pytest.raises(ArchiveError, match=r"broken\.warc\.gz"):
         WarcReplayTransport([path])
     read = read_warc_articles([path])
     assert read.records == [] and [p.path for p in read.problems] == [str(path)]
