@@ -30,7 +30,9 @@ class DeliveryReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
-def deliver_pending(session: Session, channels: Sequence[Channel], *, max_attempts: int = MAX_ATTEMPTS) -> DeliveryReport:
+def deliver_pending(
+    session: Session, channels: Sequence[Channel], *, max_attempts: int = MAX_ATTEMPTS
+) -> DeliveryReport:
     """Send every pending alert through every channel; record each outcome on the alert."""
     report = DeliveryReport()
     for alert, storyline, article in alert_store.list_alerts(session, status=AlertStatus.PENDING):

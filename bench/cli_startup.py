@@ -59,8 +59,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         url = prepare(folder)
-        env = {**os.environ, "STORYWATCH_DATABASE_URL": url, "XDG_CONFIG_HOME": str(folder / "config"),
-               "COLUMNS": "120"}
+        env = {
+            **os.environ,
+            "STORYWATCH_DATABASE_URL": url,
+            "XDG_CONFIG_HOME": str(folder / "config"),
+            "COLUMNS": "120",
+        }
         storywatch = [sys.executable, "-m", "storywatch"]
         cases = {"python -c pass": [sys.executable, "-c", "pass"]}
         cases.update({"storywatch " + " ".join(c): [*storywatch, *c] for c in COMMANDS})

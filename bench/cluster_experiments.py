@@ -227,8 +227,16 @@ def run_cos(
             raw = []
             for c in cands:
                 cen = centroids[c]
-                raw.append((-(combo_cosine(v, cen) if combo else sum(w * cen.get(k, 0.0) for k, w in v.items())
-                             / math.sqrt(sqnorm[c])), c))
+                raw.append(
+                    (
+                        -(
+                            combo_cosine(v, cen)
+                            if combo
+                            else sum(w * cen.get(k, 0.0) for k, w in v.items()) / math.sqrt(sqnorm[c])
+                        ),
+                        c,
+                    )
+                )
             cands = {c for _, c in sorted(raw)[:limit]}
         for c in sorted(cands):
             cen = centroids[c]
@@ -302,10 +310,12 @@ def run_cos(
         out.append(c)
     LAST_RUN["merges"] = len(parent)
     if parent:
+
         def root(c: int) -> int:
             while c in parent:
                 c = parent[c]
             return c
+
         out = [root(c) for c in out]
     return out
 
@@ -332,7 +342,9 @@ def combo_cosine(a: dict[str, float], b: dict[str, float]) -> float:
 LAST_RUN: dict[str, int] = {}
 
 
-def _merge_step(c, centroids, sqnorm, sizes, first, last, index, dead, parent, threshold, v, combo=False, pool=None) -> int:
+def _merge_step(
+    c, centroids, sqnorm, sizes, first, last, index, dead, parent, threshold, v, combo=False, pool=None
+) -> int:
     """Merge cluster c with the most similar live cluster (centroid cosine) if it passes threshold.
 
     The candidates are the clusters sharing a feature with the article (or ``pool``).
@@ -545,7 +557,8 @@ METHODS: dict[str, tuple[str, dict]] = {
     "dmm-streamprior": ("dmm", {"alpha": 0.15, "beta": 0.03, "mu": 30, "rel_fade": 1, "rel_grace": 4, "gap0": 200}),
     "dmm-biterms": ("dmm", {"alpha": 0.1, "beta": 0.03, "biterms": "both"}),
     "dmm-relfade": (
-        "dmm", {"alpha": 0.15, "beta": 0.03, "rel_fade": 1, "rel_grace": 4, "gap0": 200, "entities": False}
+        "dmm",
+        {"alpha": 0.15, "beta": 0.03, "rel_fade": 1, "rel_grace": 4, "gap0": 200, "entities": False},
     ),
     # recommended: size-boosted cosine, relative quiet factor, online merge
     "rec-nomerge": ("cos", dict(_REC)),
@@ -563,10 +576,15 @@ def main() -> None:
     ap.add_argument("--grid", help="ad-hoc run: METHOD:json-params, e.g. 'dmm:{\"alpha\":0.03}'")
     args = ap.parse_args()
     sets = args.sets.split(",")
-    todo = [(f"adhoc {args.grid}", *_parse(args.grid))] if args.grid else [
-        (k, *METHODS[k]) for k in (args.methods or METHODS)
-    ]
-    print("each cell: NMI / pairwise F1 / BCubed F1 / clusters" + ("; last: mean over VALIDATION" if args.validate else ""))
+    todo = (
+        [(f"adhoc {args.grid}", *_parse(args.grid))]
+        if args.grid
+        else [(k, *METHODS[k]) for k in (args.methods or METHODS)]
+    )
+    print(
+        "each cell: NMI / pairwise F1 / BCubed F1 / clusters"
+        + ("; last: mean over VALIDATION" if args.validate else "")
+    )
     print(f"{'method':20s} " + " ".join(f"{s:>24s}" for s in sets) + ("  validation mean" if args.validate else ""))
     for label, method, params in todo:
         cells = []

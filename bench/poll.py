@@ -109,9 +109,13 @@ def main() -> None:
     print(f"{n} feeds of {args.items} items on loopback; {len(changed)} change between rounds")
     print(f"{'run':42} {'seconds':>8} {'feeds/s':>9} {'vs baseline':>12}")
     print(f"{'feedparser.parse(url), sequential':42} {baseline_s:8.2f} {n / baseline_s:9.0f} {1:12.2f}")
-    print(f"{'storywatch round 1 (200s, fetch + parse)':42} {first_s:8.2f} {n / first_s:9.0f} {baseline_s / first_s:12.2f}")
-    print(f"{'storywatch round 2 (' + str(not_modified) + ' answered 304)':42} {second_s:8.2f} {n / second_s:9.0f} "
-          f"{baseline_s / second_s:12.2f}")
+    print(
+        f"{'storywatch round 1 (200s, fetch + parse)':42} {first_s:8.2f} {n / first_s:9.0f} {baseline_s / first_s:12.2f}"
+    )
+    print(
+        f"{'storywatch round 2 (' + str(not_modified) + ' answered 304)':42} {second_s:8.2f} {n / second_s:9.0f} "
+        f"{baseline_s / second_s:12.2f}"
+    )
 
 
 if __name__ == "__main__":

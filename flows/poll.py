@@ -87,7 +87,9 @@ def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: l
     """Fetch and clean every new entry's page at once; fall back to the feed's text when a page fails."""
     if not entries:
         return PageResults()
-    result = asyncio.run(_with_fetcher(lambda f: fetch_articles(entries, f), FetchPolicy.for_pages(), archive_dir, replay))
+    result = asyncio.run(
+        _with_fetcher(lambda f: fetch_articles(entries, f), FetchPolicy.for_pages(), archive_dir, replay)
+    )
     logger = get_run_logger()
     for problem in result.problems:
         logger.warning("%s", problem)

@@ -100,11 +100,14 @@ def record_polls(url: str, polls: Sequence[FeedPoll], *, now: datetime) -> list[
                 continue
             if not poll.ok:
                 delay = backoff_delay(
-                    feed.consecutive_errors + 1, base=feed.poll_interval_seconds, retry_after=poll.retry_after,
+                    feed.consecutive_errors + 1,
+                    base=feed.poll_interval_seconds,
+                    retry_after=poll.retry_after,
                     rng=random.Random(f"{feed.id}:{feed.consecutive_errors}"),
                 )
-                feed_store.record_failure(session, feed, now=now, status=poll.status, error=poll.error or "failed",
-                                          delay=delay)
+                feed_store.record_failure(
+                    session, feed, now=now, status=poll.status, error=poll.error or "failed", delay=delay
+                )
                 continue
             by_identity = {entry.identity: entry for entry in poll.entries if entry.identity}
             unseen = feed_store.unseen_identities(session, feed.id, list(by_identity))
@@ -113,8 +116,12 @@ def record_polls(url: str, polls: Sequence[FeedPoll], *, now: datetime) -> list[
 
 
 def store_polled(
-    url: str, polls: Sequence[FeedPoll], articles: Sequence[tuple[NewEntry, ArticleRecord]],
-    retry: Sequence[NewEntry], *, now: datetime,
+    url: str,
+    polls: Sequence[FeedPoll],
+    articles: Sequence[tuple[NewEntry, ArticleRecord]],
+    retry: Sequence[NewEntry],
+    *,
+    now: datetime,
 ) -> list[int]:
     """In one transaction: each answering feed's health and validators, its new entries, their articles.
 
@@ -131,13 +138,17 @@ def store_polled(
                 continue  # removed during the round, or its failure is already recorded
             retrying = any(key[0] == feed.id for key in retry_keys)
             feed_store.record_success(
-                session, feed, now=now, status=poll.status or 200, etag=poll.etag,
-                last_modified=poll.last_modified, permanent_url=poll.permanent_url, warning=poll.warning,
+                session,
+                feed,
+                now=now,
+                status=poll.status or 200,
+                etag=poll.etag,
+                last_modified=poll.last_modified,
+                permanent_url=poll.permanent_url,
+                warning=poll.warning,
                 keep_validators=retrying,
             )
-            identities = [
-                e.identity for e in poll.entries if e.identity and (feed.id, e.identity) not in retry_keys
-            ]
+            identities = [e.identity for e in poll.entries if e.identity and (feed.id, e.identity) not in retry_keys]
             if feed_store.new_entry_identities(session, feed.id, identities):
                 feed.last_new_entry_at = now
         by_feed: dict[int | None, list[tuple[NewEntry, ArticleRecord]]] = {}

@@ -208,8 +208,6 @@ def _publication_time(found: str | None, from_metadata: datetime | None) -> date
             return parsed.astimezone(UTC)
         except OverflowError:
             parsed = None
-    if from_metadata is not None and (
-        parsed is None or abs(from_metadata.date() - parsed.date()) <= timedelta(days=1)
-    ):
+    if from_metadata is not None and (parsed is None or abs(from_metadata.date() - parsed.date()) <= timedelta(days=1)):
         return from_metadata
     return parsed.replace(tzinfo=UTC) if parsed is not None else None

@@ -37,7 +37,9 @@ def signature(text: str) -> MinHash | None:
     if len(words) < MIN_WORDS:
         return None
     minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
-    minhash.update_batch([" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)])
+    minhash.update_batch(
+        [" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)]
+    )
     return minhash
 
 
@@ -68,9 +70,7 @@ class NearDuplicates:
 
     def original_of(self, minhash: MinHash) -> int | None:
         """The oldest known article this text copies (estimated Jaccard ≥ THRESHOLD), if any."""
-        matches = [
-            key for key in self._lsh.query(minhash) if self._signatures[key].jaccard(minhash) >= THRESHOLD
-        ]
+        matches = [key for key in self._lsh.query(minhash) if self._signatures[key].jaccard(minhash) >= THRESHOLD]
         return min(matches) if matches else None
 
 

@@ -64,7 +64,6 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
         ) from exc
 
 
-
 def _parse_xml_feed(content: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
     # No default Content-Location: feedparser would resolve GUIDs against it too, and a GUID such
     # as "48213" would change with the feed's address. Links are resolved below instead.

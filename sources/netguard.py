@@ -97,8 +97,7 @@ def _refuse_non_public(url: httpx.URL, host: str, addresses: Iterable[str]) -> N
         if problem is not None:
             where = f"{address} is" if host == str(address) else f"host resolves to {address},"
             raise PrivateAddressRefused(
-                f"refused {url}: {where} {problem}; "
-                f"set {ALLOW_PRIVATE_NETWORKS_ENV}=true to allow private networks"
+                f"refused {url}: {where} {problem}; set {ALLOW_PRIVATE_NETWORKS_ENV}=true to allow private networks"
             )
 
 

@@ -126,8 +126,10 @@ def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[Ar
         return None, f"entry {entry.identity}: no link to an article page; skipped"
     try:
         page, partial = clean_or_fallback(
-            answer.content if isinstance(answer, FetchResult) else None, url,
-            feed_text=entry.text, min_chars=MIN_PAGE_CHARS,
+            answer.content if isinstance(answer, FetchResult) else None,
+            url,
+            feed_text=entry.text,
+            min_chars=MIN_PAGE_CHARS,
         )
     except SourceError as exc:
         return None, f"{problem or url}: {exc}" if problem else f"entry {entry.identity}: {exc}"

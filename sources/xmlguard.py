@@ -63,7 +63,9 @@ def _entity_expansion(content: bytes) -> tuple[int, int]:
 def _expanded_sizes(values: Mapping[bytes, bytes]) -> dict[bytes, int]:
     """Each entity's length once fully expanded, capped just above the limit (cycles hit the cap)."""
     cap = MAX_ENTITY_EXPANSION + 1
-    references = {key: Counter(m.group(1) + m.group(2) for m in _ENTITY_REFERENCE.finditer(v)) for key, v in values.items()}
+    references = {
+        key: Counter(m.group(1) + m.group(2) for m in _ENTITY_REFERENCE.finditer(v)) for key, v in values.items()
+    }
     own = {key: len(_ENTITY_REFERENCE.sub(b"", value)) for key, value in values.items()}
     sizes: dict[bytes, int] = {}
     for start in values:

@@ -111,8 +111,10 @@ def mark_processed(session: Session, articles: Iterable[Article], when: datetime
 
 def all_articles(session: Session, *, chunk: int = 1000) -> Iterator[Article]:
     """Every article in replay order (publication time, then id), read ``chunk`` rows at a time."""
-    statement = select(Article).order_by(Article.published_at.asc().nulls_first(), Article.id).execution_options(
-        yield_per=chunk
+    statement = (
+        select(Article)
+        .order_by(Article.published_at.asc().nulls_first(), Article.id)
+        .execution_options(yield_per=chunk)
     )
     yield from session.scalars(statement)
 
@@ -121,5 +123,7 @@ def references(session: Session) -> dict[int, str]:
     """How users name each article (its archive id, else its URL), by database id."""
     return {
         article_id: archive_id or url
-        for article_id, archive_id, url in session.execute(select(Article.id, Article.archive_id, Article.canonical_url))
+        for article_id, archive_id, url in session.execute(
+            select(Article.id, Article.archive_id, Article.canonical_url)
+        )
     }

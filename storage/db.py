@@ -116,7 +116,9 @@ def current_revision(engine: Engine) -> str | None:
                 return None
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
-        raise StorageError(f"cannot open database {redact(engine.url.render_as_string(hide_password=False))}: {exc.orig}") from exc
+        raise StorageError(
+            f"cannot open database {redact(engine.url.render_as_string(hide_password=False))}: {exc.orig}"
+        ) from exc
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -127,7 +129,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     try:
         command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:
-        raise StorageError(f"migrating {redact(engine.url.render_as_string(hide_password=False))} failed: {exc}") from exc
+        raise StorageError(
+            f"migrating {redact(engine.url.render_as_string(hide_password=False))} failed: {exc}"
+        ) from exc
     return before, head_revision()
 
 

@@ -83,8 +83,16 @@ def entry_key(identity: str) -> str:
 
 
 def record_success(
-    session: Session, feed: Feed, *, now: datetime, status: int, etag: str | None, last_modified: str | None,
-    permanent_url: str | None, warning: str | None, keep_validators: bool = False,
+    session: Session,
+    feed: Feed,
+    *,
+    now: datetime,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    permanent_url: str | None,
+    warning: str | None,
+    keep_validators: bool = False,
 ) -> None:
     """A round that got an answer: keep the validators (a 304 keeps the old ones, RFC 9111) and reset errors.
 
@@ -109,7 +117,9 @@ def record_success(
     feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
 
 
-def record_failure(session: Session, feed: Feed, *, now: datetime, status: int | None, error: str, delay: float) -> None:
+def record_failure(
+    session: Session, feed: Feed, *, now: datetime, status: int | None, error: str, delay: float
+) -> None:
     """A round that failed: say why, count it, and try again after ``delay`` seconds (backoff)."""
     feed.last_polled_at = now
     feed.last_status = status
@@ -129,9 +139,17 @@ def is_unhealthy(feed: Feed, now: datetime) -> bool:
 def unseen_identities(session: Session, feed_id: int, identities: Sequence[str]) -> list[str]:
     """The identities the feed has not listed before, in order, without recording them."""
     keys = {i: entry_key(i) for i in identities}
-    seen = set(
-        session.scalars(select(FeedEntry.identity).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(keys.values()))))
-    ) if identities else set()
+    seen = (
+        set(
+            session.scalars(
+                select(FeedEntry.identity).where(
+                    FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(keys.values()))
+                )
+            )
+        )
+        if identities
+        else set()
+    )
     fresh = []
     for identity in identities:
         if keys[identity] not in seen:
@@ -154,9 +172,12 @@ def link_entries(session: Session, feed_id: int, identities_to_urls: dict[str, s
     if not identities_to_urls:
         return
     wanted = list(identities_to_urls.values())
-    articles = {url: article_id for url, article_id in session.execute(
-        select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(wanted))
-    )}
+    articles = {
+        url: article_id
+        for url, article_id in session.execute(
+            select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(wanted))
+        )
+    }
     by_key = {entry_key(i): url for i, url in identities_to_urls.items()}
     for entry in session.scalars(
         select(FeedEntry).where(FeedEntry.feed_id == feed_id, FeedEntry.identity.in_(list(by_key)))

@@ -43,7 +43,9 @@ def memberships(session: Session, storyline_id: int) -> list[tuple[StorylineArti
     return [(m, a) for m, a in session.execute(statement)]
 
 
-def memberships_of_article(session: Session, article_id: int, *, storyline_id: int | None = None) -> list[StorylineArticle]:
+def memberships_of_article(
+    session: Session, article_id: int, *, storyline_id: int | None = None
+) -> list[StorylineArticle]:
     """Where an article belongs (in one storyline, or all of them), in id order."""
     statement = select(StorylineArticle).where(StorylineArticle.article_id == article_id)
     if storyline_id is not None:

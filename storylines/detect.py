@@ -352,7 +352,9 @@ def discover_score(vector: ArticleVector, state: StorylineState, clock: int, par
     return cosine(vector.terms, state.terms) * fade * boost
 
 
-def _with_storyline_links(features: TextFeatures, vector: ArticleVector, state: StorylineState, stats: Stats) -> ArticleVector:
+def _with_storyline_links(
+    features: TextFeatures, vector: ArticleVector, state: StorylineState, stats: Stats
+) -> ArticleVector:
     """Count offices the article mentions unnamed as the holders this storyline's articles named.
 
     An article that only says "the secretary of state" matches a storyline whose earlier

@@ -31,8 +31,9 @@ def reason(role: str, evidence: dict[str, Any], params: Params) -> str:
         )
     if role == Role.DUPLICATE:
         if similarity >= params.duplicate_similarity:
-            return (f"retells {evidence.get('duplicate_of')} (similarity {similarity:.2f} ≥ "
-                    f"{params.duplicate_similarity})")
+            return (
+                f"retells {evidence.get('duplicate_of')} (similarity {similarity:.2f} ≥ {params.duplicate_similarity})"
+            )
         return f"matched (score {score:.2f}) but has fewer than {params.min_new_sentences} sentences the storyline had not seen"
     if role == Role.BACKGROUND:
         return (
@@ -55,8 +56,12 @@ def explain_article(session: Session, reference: str, params: Params | None = No
         .order_by(StorylineArticle.score.desc(), Storyline.id)
     ).all()
     result: dict[str, Any] = {
-        "article": {"id": article.reference, "url": article.canonical_url, "title": article.title,
-                    "published": article.published_at.isoformat() if article.published_at else None},
+        "article": {
+            "id": article.reference,
+            "url": article.canonical_url,
+            "title": article.title,
+            "published": article.published_at.isoformat() if article.published_at else None,
+        },
         "processed": article.processed_at is not None,
         "storylines": [],
         "nearest": [],
@@ -81,7 +86,9 @@ def explain_article(session: Session, reference: str, params: Params | None = No
         when = article.published_at or article.fetched_at
         judged = []
         for storyline in storyline_store.active_storylines(session):
-            state = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, storyline.last_article_at)
+            state = StorylineState.from_profile(
+                storyline.id, storyline.title, storyline.profile, storyline.last_article_at
+            )
             decision = assess(feats, vector, state, stats, when, params)
             judged.append((decision.score, storyline, decision, state))
         for _, storyline, decision, state in sorted(judged, key=lambda item: (-item[0], item[1].id))[:3]:

@@ -74,15 +74,18 @@ def rebuild(session: Session, storyline: Storyline, params: Params | None = None
     texts = {a.id: features(a.title, a.text) for _, a in rows}
     keys = set().union(*(f.keys() for f in texts.values())) if texts else set()
     stats = load_stats(session, keys | {k for phrase in old.about for k in features("", phrase).keys()})
-    state = StorylineState(id=storyline.id, title=storyline.title, overrides=old.overrides,
-                           negatives=old.negatives, about=old.about)
+    state = StorylineState(
+        id=storyline.id, title=storyline.title, overrides=old.overrides, negatives=old.negatives, about=old.about
+    )
     if old.about:
         feats, vector = _about_vector(old.about, storyline.title, stats)
         state.absorb(features=feats, vector=vector, member=None, when=None, params=params)
     for _, article in rows:
         vector = vectorize(texts[article.id], stats)
         when = article.published_at or article.fetched_at
-        state.absorb(features=texts[article.id], vector=vector, member=_member(article, vector), when=when, params=params)
+        state.absorb(
+            features=texts[article.id], vector=vector, member=_member(article, vector), when=when, params=params
+        )
     storyline.profile = state.to_profile()
     storyline.last_article_at = state.last_article_at
     storyline.updated_at = utcnow()
@@ -103,7 +106,12 @@ def add_from_description(session: Session, title: str, about: list[str]) -> Stor
     phrases = [p.strip() for p in about if p.strip()]
     if not title.strip() or not phrases:
         raise StorylineError("a described storyline needs a title and at least one key phrase (--about 'a; b')")
-    storyline = Storyline(title=title.strip(), origin=StorylineOrigin.DESCRIPTION, status=StorylineStatus.ACTIVE, profile={"about": phrases})
+    storyline = Storyline(
+        title=title.strip(),
+        origin=StorylineOrigin.DESCRIPTION,
+        status=StorylineStatus.ACTIVE,
+        profile={"about": phrases},
+    )
     session.add(storyline)
     session.flush()
     rebuild(session, storyline)
@@ -145,7 +153,9 @@ def split(session: Session, storyline_id: int, at: datetime, *, title: str | Non
     if not later or len(later) == len(rows):
         raise StorylineError(f"splitting at {at:%Y-%m-%d %H:%M} would leave one side empty")
     first = later[0]
-    new = Storyline(title=title or first.title, origin=StorylineOrigin.SPLIT, status=storyline.status, seed_article_id=first.id)
+    new = Storyline(
+        title=title or first.title, origin=StorylineOrigin.SPLIT, status=storyline.status, seed_article_id=first.id
+    )
     session.add(new)
     session.flush()
     storyline_store.move_storyline_contents(session, storyline.id, new.id, {a.id for a in later})
@@ -184,12 +194,20 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
         raise StorylineError(f"article {reference} is in no storyline; say which with --storyline ID")
     else:
         get_storyline(session, storyline_id)
-        membership = StorylineArticle(storyline_id=storyline_id, article_id=article.id, role=Role.UNRELATED,
-                                      score=0.0, evidence={}, created_at=utcnow())
+        membership = StorylineArticle(
+            storyline_id=storyline_id,
+            article_id=article.id,
+            role=Role.UNRELATED,
+            score=0.0,
+            evidence={},
+            created_at=utcnow(),
+        )
         session.add(membership)
     storyline = get_storyline(session, membership.storyline_id)
     if membership.role == Role.SEED:
-        raise StorylineError(f"{reference} is the seed of storyline {storyline.id}; close or split the storyline instead")
+        raise StorylineError(
+            f"{reference} is the seed of storyline {storyline.id}; close or split the storyline instead"
+        )
     state = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, storyline.last_article_at)
     feats = features(article.title, article.text)
     vector = vectorize(feats, load_stats(session, feats.keys()))
@@ -199,7 +217,9 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
     if role == Role.UNRELATED:
         state.negatives = [*state.negatives, _member(article, vector)][-20:]
     elif role == Role.DUPLICATE and similarity > 0.3:
-        learned["duplicate_similarity"] = round(min(state.effective(Params()).duplicate_similarity, similarity - 0.01), 4)
+        learned["duplicate_similarity"] = round(
+            min(state.effective(Params()).duplicate_similarity, similarity - 0.01), 4
+        )
     elif role == Role.FOLLOW_UP:
         params = state.effective(Params())
         if before == Role.DUPLICATE and similarity >= params.duplicate_similarity:
@@ -210,7 +230,10 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
             learned["min_coverage"] = round(min(params.min_coverage, evidence.get("coverage", 1.0) - 0.01), 4)
     state.overrides.update(learned)
     membership.role = role
-    membership.evidence = {**(membership.evidence or {}), "corrected": {"from": before, "by": "user", "at": utcnow().isoformat()}}
+    membership.evidence = {
+        **(membership.evidence or {}),
+        "corrected": {"from": before, "by": "user", "at": utcnow().isoformat()},
+    }
     storyline.profile = state.to_profile()
     session.flush()
     rebuilt = rebuild(session, storyline)
@@ -219,7 +242,12 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
 
 
 def _reconcile_alert(
-    session: Session, storyline: Storyline, state: StorylineState, article: Article, role: str, feats: Any,
+    session: Session,
+    storyline: Storyline,
+    state: StorylineState,
+    article: Article,
+    role: str,
+    feats: Any,
     vector: ArticleVector,
 ) -> str | None:
     key = f"storyline:{storyline.id}:article:{article.id}:follow-up"
@@ -236,10 +264,18 @@ def _reconcile_alert(
         return None
     without = StorylineState.from_profile(state.id, state.title, state.to_profile(), state.last_article_at)
     without.members = [m for m in without.members if m.article_id != article.id]
-    decision = assess(feats, vector, without, load_stats(session, feats.keys()), article.published_at, Params(min_new_sentences=1))
+    decision = assess(
+        feats, vector, without, load_stats(session, feats.keys()), article.published_at, Params(min_new_sentences=1)
+    )
     decision.role = Role.FOLLOW_UP
     if not decision.new_facts:
         decision.new_facts = [s.text for s in feats.sentences[1:4]]
-    alert_store.add_alert(session, key=key, kind=AlertKind.FOLLOW_UP, storyline_id=storyline.id, article_id=article.id,
-                   payload=alert_payload(article, state, decision, []))
+    alert_store.add_alert(
+        session,
+        key=key,
+        kind=AlertKind.FOLLOW_UP,
+        storyline_id=storyline.id,
+        article_id=article.id,
+        payload=alert_payload(article, state, decision, []),
+    )
     return "raised"

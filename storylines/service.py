@@ -107,9 +107,7 @@ class _Batch:
         self.index = CandidateIndex()
         for state in self.states.values():
             self.reindex(state)
-        self.threads: dict[int, Thread] = {
-            t.id: t for t in thread_store.unsettled_threads(session, list(self.rows))
-        }
+        self.threads: dict[int, Thread] = {t.id: t for t in thread_store.unsettled_threads(session, list(self.rows))}
         self.features = {a.id: features(a.title, a.text) for a in articles}
         keys = set().union(*(f.keys() for f in self.features.values())) if self.features else set()
         self.stats = load_stats(session, keys)
@@ -137,15 +135,21 @@ class _Batch:
         """Muted storylines keep gathering articles but raise no alerts."""
         return self.rows[storyline_id].status == StorylineStatus.ACTIVE
 
-    def start_storyline(self, article: Article, feats: TextFeatures, origin: StorylineOrigin, result: DetectionResult) -> StorylineState:
+    def start_storyline(
+        self, article: Article, feats: TextFeatures, origin: StorylineOrigin, result: DetectionResult
+    ) -> StorylineState:
         vector = vectorize(feats, self.stats)
         # A discovered storyline stays a candidate (matched, never alerting, not listed) until a
         # second outlet reports it: one outlet's article is not yet a story.
         status = StorylineStatus.CANDIDATE if origin == StorylineOrigin.DISCOVERED else StorylineStatus.ACTIVE
-        row = Storyline(title=article.title or article.reference, origin=origin, status=status, seed_article_id=article.id)
+        row = Storyline(
+            title=article.title or article.reference, origin=origin, status=status, seed_article_id=article.id
+        )
         self.session.add(row)
         self.session.flush()
-        state = StorylineState(id=row.id, title=row.title, first_doc=self.stats.documents, last_doc=self.stats.documents)
+        state = StorylineState(
+            id=row.id, title=row.title, first_doc=self.stats.documents, last_doc=self.stats.documents
+        )
         when = _when(article)
         state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=self.params)
         self.rows[row.id], self.states[row.id] = row, state
@@ -189,7 +193,9 @@ class _Batch:
         if row.status == StorylineStatus.CANDIDATE and len(state.sources()) > 1:
             row.status = StorylineStatus.ACTIVE
 
-    def open_threads(self, storyline_id: int, article: Article, drafts: list[ThreadDraft], result: DetectionResult) -> None:
+    def open_threads(
+        self, storyline_id: int, article: Article, drafts: list[ThreadDraft], result: DetectionResult
+    ) -> None:
         """Store new threads, skipping restatements of ones the storyline already holds."""
         held = [_open_thread(t) for t in self.threads.values() if t.storyline_id == storyline_id]
         for number, draft in enumerate(drafts):
@@ -218,7 +224,11 @@ class _Batch:
         """Threads of the storyline this follow-up settles; each is marked resolved by it."""
         settled = []
         for row in sorted(self.threads.values(), key=lambda t: t.id):
-            if row.storyline_id != storyline_id or row.status == ThreadStatus.RESOLVED or row.opened_by_article_id == article.id:
+            if (
+                row.storyline_id != storyline_id
+                or row.status == ThreadStatus.RESOLVED
+                or row.opened_by_article_id == article.id
+            ):
                 continue
             resolution = find_resolution(list(feats.sentences), _open_thread(row), self.stats)
             if resolution is None:
@@ -226,8 +236,13 @@ class _Batch:
             row.status, row.outcome, row.resolution = ThreadStatus.RESOLVED, resolution.outcome, resolution.sentence
             row.resolved_by_article_id, row.resolved_at = article.id, _when(article)
             settled.append(
-                {"id": row.id, "description": row.description, "outcome": resolution.outcome,
-                 "sentence": resolution.sentence, "was_overdue": row.due_end is not None and _when(article) > row.due_end}
+                {
+                    "id": row.id,
+                    "description": row.description,
+                    "outcome": resolution.outcome,
+                    "sentence": resolution.sentence,
+                    "was_overdue": row.due_end is not None and _when(article) > row.due_end,
+                }
             )
         return settled
 
@@ -357,7 +372,10 @@ def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> No
             continue  # the original only mentions the story, or a user said it does not belong
         original = batch.session.get(Article, article.duplicate_of_id)
         membership_store.add_membership(
-            batch.session, storyline_id=membership.storyline_id, article_id=article.id, role=Role.DUPLICATE,
+            batch.session,
+            storyline_id=membership.storyline_id,
+            article_id=article.id,
+            role=Role.DUPLICATE,
             score=membership.score,
             evidence={"duplicate_of": original.reference if original else None, "near_duplicate": True},
         )
@@ -365,7 +383,11 @@ def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> No
 
 
 def _discover(
-    batch: _Batch, article: Article, feats: TextFeatures, vector: ArticleVector, candidates: list[StorylineState],
+    batch: _Batch,
+    article: Article,
+    feats: TextFeatures,
+    vector: ArticleVector,
+    candidates: list[StorylineState],
     result: DetectionResult,
 ) -> None:
     """Discovery: join the storyline the article belongs to most, or start one; then merge look-alikes."""
@@ -378,8 +400,14 @@ def _discover(
     decision = None
     if best is not None and best_score >= params.discover_threshold:
         # Belonging is decided; assess only says whether it is news or a retelling.
-        decision = assess(feats, vector, best, batch.stats, when,
-                          replace(params, match_threshold=0.0, min_coverage=0.0, background_threshold=-1.0))
+        decision = assess(
+            feats,
+            vector,
+            best,
+            batch.stats,
+            when,
+            replace(params, match_threshold=0.0, min_coverage=0.0, background_threshold=-1.0),
+        )
     if decision is None or decision.role not in (Role.FOLLOW_UP, Role.DUPLICATE):
         batch.start_storyline(article, feats, StorylineOrigin.DISCOVERED, result)
         result.new_storylines.append(article.id)
@@ -396,7 +424,11 @@ def _discover(
 
 
 def _record(
-    batch: _Batch, article: Article, feats: TextFeatures, vector: ArticleVector, decision: Assessment,
+    batch: _Batch,
+    article: Article,
+    feats: TextFeatures,
+    vector: ArticleVector,
+    decision: Assessment,
     result: DetectionResult,
 ) -> None:
     """Write one decision: the membership, and for a follow-up its threads and its alert."""
@@ -416,7 +448,9 @@ def _record(
         resolved = batch.resolve_threads(state.id, article, feats)
         result.threads_resolved += len(resolved)
         novel = set(decision.novel_sentences)
-        batch.open_threads(state.id, article, find_threads([s for s in feats.sentences if s.text in novel], when), result)
+        batch.open_threads(
+            state.id, article, find_threads([s for s in feats.sentences if s.text in novel], when), result
+        )
         if batch.alerting(state.id):
             alert_id = alert_store.add_alert(
                 batch.session,
@@ -446,7 +480,9 @@ def check_overdue(session: Session, now: datetime) -> DetectionResult:
     return result
 
 
-def add_storyline_from_article(session: Session, article: Article, *, title: str | None = None) -> tuple[Storyline, bool]:
+def add_storyline_from_article(
+    session: Session, article: Article, *, title: str | None = None
+) -> tuple[Storyline, bool]:
     """Track a new storyline seeded by a stored article; returns (storyline, created).
 
     Adding the same seed twice returns the storyline it already started.

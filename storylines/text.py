@@ -73,17 +73,50 @@ _PHRASES = [
 ]
 
 _NOT_ENTITIES = STOPWORDS | {
-    "mr", "mrs", "ms", "dr", "president", "minister", "secretary", "prime", "foreign", "envoy", "special",
-    "spokesman", "spokeswoman", "spokesperson", "chancellor", "vice", "adviser", "advisor", "aide", "state",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "president",
+    "minister",
+    "secretary",
+    "prime",
+    "foreign",
+    "envoy",
+    "special",
+    "spokesman",
+    "spokeswoman",
+    "spokesperson",
+    "chancellor",
+    "vice",
+    "adviser",
+    "advisor",
+    "aide",
+    "state",
 }
 
 # Offices that texts use in place of a name once they have said who holds them
 # ("Secretary of State Marco Rubio ... the secretary of state said").
 OFFICES = (
-    "secretary of state", "foreign secretary", "foreign minister", "defence minister", "defense minister",
-    "defence secretary", "defense secretary", "treasury secretary", "prime minister", "vice president",
-    "national security adviser", "special envoy", "chancellor", "president", "envoy", "spokesman",
-    "spokeswoman", "spokesperson", "kremlin spokesman",
+    "secretary of state",
+    "foreign secretary",
+    "foreign minister",
+    "defence minister",
+    "defense minister",
+    "defence secretary",
+    "defense secretary",
+    "treasury secretary",
+    "prime minister",
+    "vice president",
+    "national security adviser",
+    "special envoy",
+    "chancellor",
+    "president",
+    "envoy",
+    "spokesman",
+    "spokeswoman",
+    "spokesperson",
+    "kremlin spokesman",
 )
 _OFFICE = "(?i:" + "|".join(re.escape(o) for o in sorted(OFFICES, key=len, reverse=True)) + ")"
 # The office is matched in any case, the name only when capitalised.
@@ -108,11 +141,10 @@ def office_mentions(text: str) -> list[str]:
     """Offices the text refers to without a name ("the secretary of state said")."""
     return [m.group(1).lower() for m in _OFFICE_MENTION.finditer(text)]
 
+
 # A sentence ends after . ! ? or … (closing quotes and brackets stay with it) before a capital or
 # digit, and at paragraph breaks.
-_SENTENCE_END = re.compile(
-    r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n(?=[A-Z])"
-)
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n(?=[A-Z])")
 # Abbreviations whose full stop ends no sentence: "U.S. Secretary of State", "Dr. Okafor".
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Z]\.){2,}|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|No|Nos|Vol|"
@@ -240,9 +272,7 @@ class TextFeatures:
 def features(title: str, text: str) -> TextFeatures:
     """Features of an article; the title counts like the body's first sentence."""
     body = sentences(text)
-    all_sentences = tuple(
-        SentenceFeatures(s, frozenset(terms(s)), frozenset(entities(s))) for s in [title, *body] if s
-    )
+    all_sentences = tuple(SentenceFeatures(s, frozenset(terms(s)), frozenset(entities(s))) for s in [title, *body] if s)
     whole = f"{title}.\n\n{text}" if title else text
     found = Counter(entities(whole))
     links = office_links(whole)

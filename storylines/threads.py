@@ -18,11 +18,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from storywatch.storylines.detect import Stats, sentence_keys
 from storywatch.storylines.text import ALIASES, SentenceFeatures, terms
 
-WEEKDAYS = {name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
+WEEKDAYS = {
+    name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+}
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 
-_NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "few": 3}
+_NUMBER_WORDS = {
+    "a": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "ten": 10,
+    "few": 3,
+}
 
 # Time expressions that point forward, each turned into a window by _window().
 _WHEN = re.compile(
@@ -43,7 +56,9 @@ _FUTURE = re.compile(
     re.IGNORECASE,
 )
 _SAID_ON = re.compile(r"\b(said|says|told|announced|warned|added|met|spoke|wrote|confirmed)\b[^.]*$", re.IGNORECASE)
-_PAST_ANCHOR = re.compile(r"\b(last week|last month|yesterday|earlier|ago|had said|had warned|warned|announced last)\b", re.IGNORECASE)
+_PAST_ANCHOR = re.compile(
+    r"\b(last week|last month|yesterday|earlier|ago|had said|had warned|warned|announced last)\b", re.IGNORECASE
+)
 
 # The kinds of thread storywatch follows, most specific first; other forward-looking
 # sentences (an anniversary, a forecast) open none.
@@ -66,12 +81,29 @@ _FROM = re.compile(r"\b(?:from|by)\s+(?:the\s+)?([A-Z][\w'’.-]+)")
 
 # What reports an outcome, by kind of thread; and the word used to say which outcome.
 OUTCOMES = [
-    ("downgraded", re.compile(r"\b(downgraded|scaled back|scaled down|reduced to|pulled out|dropped out|withdr[ae]w|lower level)\b", re.I)),
+    (
+        "downgraded",
+        re.compile(
+            r"\b(downgraded|scaled back|scaled down|reduced to|pulled out|dropped out|withdr[ae]w|lower level)\b", re.I
+        ),
+    ),
     ("postponed", re.compile(r"\b(postponed|delayed|put off|pushed back|rescheduled)\b", re.I)),
     ("cancelled", re.compile(r"\b(cancell?ed|called off|scrapped|did not take place)\b", re.I)),
     ("refused", re.compile(r"\b(refused|rejected|turned down|declined)\b", re.I)),
-    ("stepped back", re.compile(r"\b(stepping back|stepped back|steps back|walked away|walks away|walking away|pulled back|pulling back)\b", re.I)),
-    ("answered", re.compile(r"\b(answered|responded|replied|(?:first|formal|substantive|official) (?:response|answer|reply)|gave (?:its|an?) (?:answer|response))\b", re.I)),
+    (
+        "stepped back",
+        re.compile(
+            r"\b(stepping back|stepped back|steps back|walked away|walks away|walking away|pulled back|pulling back)\b",
+            re.I,
+        ),
+    ),
+    (
+        "answered",
+        re.compile(
+            r"\b(answered|responded|replied|(?:first|formal|substantive|official) (?:response|answer|reply)|gave (?:its|an?) (?:answer|response))\b",
+            re.I,
+        ),
+    ),
     ("held", re.compile(r"\b(held|took place|met|opened|began|convened|went ahead|gathered|sat down|hosted)\b", re.I)),
 ]
 # A sentence that says the outcome is still awaited, or only foresees it, reports none.
@@ -81,10 +113,16 @@ _PENDING = re.compile(
     r"postpone|refuse|reject|cancel|pull|withdraw))\b",
     re.IGNORECASE,
 )
-_SIGNATURE_STOP = frozenset(terms(
-    "week weeks day days coming next this month tomorrow today tonight shortly soon expect expected expects "
-    "will would said say says unless hear back from within few later end weekend"
-)) | frozenset(WEEKDAYS) | frozenset(MONTHS)
+_SIGNATURE_STOP = (
+    frozenset(
+        terms(
+            "week weeks day days coming next this month tomorrow today tonight shortly soon expect expected expects "
+            "will would said say says unless hear back from within few later end weekend"
+        )
+    )
+    | frozenset(WEEKDAYS)
+    | frozenset(MONTHS)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +210,17 @@ def window(match: re.Match[str], published: datetime) -> tuple[datetime, datetim
     if rel == "next week":
         monday = week_end + timedelta(days=1)
         return _day_start(monday), _day_end(monday + timedelta(days=6))
-    if rel in ("in the coming days", "in the next few days", "within days", "in few days", "in a few days",
-               "within the next few days", "very shortly", "shortly", "soon"):
+    if rel in (
+        "in the coming days",
+        "in the next few days",
+        "within days",
+        "in few days",
+        "in a few days",
+        "within the next few days",
+        "very shortly",
+        "shortly",
+        "soon",
+    ):
         return published, _day_end(today + timedelta(days=7))
     if rel == "tomorrow":
         day = today + timedelta(days=1)
@@ -284,7 +331,9 @@ def is_same_thread(draft: ThreadDraft, thread: OpenThread, stats: Stats, *, thre
     if (
         thread.due_end is not None
         and thread.due_start is not None
-        and (draft.due_start > thread.due_end + timedelta(days=1) or draft.due_end < thread.due_start - timedelta(days=1))
+        and (
+            draft.due_start > thread.due_end + timedelta(days=1) or draft.due_end < thread.due_start - timedelta(days=1)
+        )
     ):
         return False
     return draft.kind == thread.kind and overlap(set(draft.signature), thread.signature, stats) >= threshold

@@ -314,7 +314,9 @@ class Storywatch:
                 if not is_web_url(outline.url):
                     skipped.append(f"{outline.url}: only http and https feeds can be polled")
                     continue
-                added += feed_store.add_feed(session, outline.url, name=outline.title, interval_minutes=interval_minutes)[1]
+                added += feed_store.add_feed(
+                    session, outline.url, name=outline.title, interval_minutes=interval_minutes
+                )[1]
         return FeedImport(str(path), added, len(outlines) - len(skipped) - added, skipped)
 
     def export_feeds(self) -> str:
@@ -358,7 +360,9 @@ class Storywatch:
 
     # ------------------------------------------------------------------------------ storylines
 
-    def track(self, *, from_file: Path | None = None, from_url: str | None = None, title: str | None = None) -> StorylineRef:
+    def track(
+        self, *, from_file: Path | None = None, from_url: str | None = None, title: str | None = None
+    ) -> StorylineRef:
         """Track a storyline seeded by one article: a file (text or one archive line) or a web page."""
         from storywatch.sources.seed import record_from_file, record_from_url
         from storywatch.storylines.manage import track_record
@@ -401,14 +405,21 @@ class Storywatch:
             storyline = get_storyline(session, storyline_id)
             articles = [
                 StorylineArticleView(
-                    a.reference, a.title, str(m.role), round(m.score, 4),
+                    a.reference,
+                    a.title,
+                    str(m.role),
+                    round(m.score, 4),
                     a.published_at.isoformat() if a.published_at else None,
                 )
                 for m, a in storyline_roles(session, storyline_id)
             ]
             threads = [ThreadView(**t) for t in thread_store.thread_outcomes(session, storyline_id)]
             return StorylineDetail(
-                storyline.id, storyline.title, str(storyline.status), articles, threads,
+                storyline.id,
+                storyline.title,
+                str(storyline.status),
+                articles,
+                threads,
                 self._coverage_gaps(session, storyline_id),
             )
 
@@ -509,7 +520,10 @@ class Storywatch:
                 result.capture = replay_capture_flow(captures, settings=self.settings, quiet=quiet)
             if rest or not captures:
                 result.articles = replay_flow(
-                    [str(p) for p in rest], settings=self.settings, discover=discover, batch_size=batch_size,
+                    [str(p) for p in rest],
+                    settings=self.settings,
+                    discover=discover,
+                    batch_size=batch_size,
                     quiet=quiet,
                 )
         return result
@@ -591,10 +605,17 @@ def _feed_status(feed: Feed, *, healthy: bool) -> FeedStatus:
         return moment.isoformat() if moment else None
 
     return FeedStatus(
-        id=feed.id, name=feed.name, url=feed.url, last_status=feed.last_status,
-        last_polled_at=iso(feed.last_polled_at), last_new_entry_at=iso(feed.last_new_entry_at),
-        consecutive_errors=feed.consecutive_errors, next_poll_at=iso(feed.next_poll_at), healthy=healthy,
-        last_error=feed.last_error, disabled_reason=feed.disabled_reason,
+        id=feed.id,
+        name=feed.name,
+        url=feed.url,
+        last_status=feed.last_status,
+        last_polled_at=iso(feed.last_polled_at),
+        last_new_entry_at=iso(feed.last_new_entry_at),
+        consecutive_errors=feed.consecutive_errors,
+        next_poll_at=iso(feed.next_poll_at),
+        healthy=healthy,
+        last_error=feed.last_error,
+        disabled_reason=feed.disabled_reason,
     )
 
 

@@ -45,7 +45,8 @@ def test_config_reaches_delivery(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     database = tmp_path / "sw.db"
     config = tmp_path / "chosen.toml"
     config.write_text(
-        f'database_url = "sqlite:///{database}"\n[channels.console]\nenabled = {str(console).lower()}\n', encoding="utf-8"
+        f'database_url = "sqlite:///{database}"\n[channels.console]\nenabled = {str(console).lower()}\n',
+        encoding="utf-8",
     )
     for args in (["storylines", "add", "--from-file", str(SEED_FILE)], ["replay", "seeds/"]):
         result = runner.invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
@@ -91,8 +92,17 @@ def _article_rows(url: str) -> list[tuple[object, ...]]:
     database = open_database(url)
     with database.sessions() as session:
         rows = [
-            (a.canonical_url, a.archive_id, a.title, a.text, a.published_at, a.source, a.language, a.partial,
-             a.content_hash)
+            (
+                a.canonical_url,
+                a.archive_id,
+                a.title,
+                a.text,
+                a.published_at,
+                a.source,
+                a.language,
+                a.partial,
+                a.content_hash,
+            )
             for a in article_store.all_articles(session)
         ]
     database.dispose()
@@ -107,9 +117,13 @@ def test_export_articles_then_replay_into_a_fresh_database_gives_the_same_articl
     source = f"sqlite:///{tmp_path / 'source.db'}"
     assert runner.invoke(cli, ["--db", source, "replay", "--quiet", "seeds/"], catch_exceptions=False).exit_code == 0
     polled = ArticleRecord(  # the kind of article a poll stores: no archive id, a source, partial text
-        url="https://wire.example/2025/05/03/ceasefire-talks", title="Ceasefire talks: what “next week” means",
-        text="Officials said a new round could start next week.\nNo date was set.", published=None,
-        source="Wire Example", language="en", partial=True,
+        url="https://wire.example/2025/05/03/ceasefire-talks",
+        title="Ceasefire talks: what “next week” means",
+        text="Officials said a new round could start next week.\nNo date was set.",
+        published=None,
+        source="Wire Example",
+        language="en",
+        partial=True,
     )
     with open_database(source).transaction() as session:
         article_store.store_articles(session, [polled])
@@ -130,12 +144,17 @@ def test_export_articles_then_replay_into_a_fresh_database_gives_the_same_articl
 
 def test_an_enabled_channel_that_cannot_deliver_is_an_error_at_start_up(tmp_path: Path) -> None:
     config = tmp_path / "email.toml"
-    config.write_text(f'database_url = "sqlite:///{tmp_path}/x.db"\n[channels.email]\nenabled = true\n', encoding="utf-8")
+    config.write_text(
+        f'database_url = "sqlite:///{tmp_path}/x.db"\n[channels.email]\nenabled = true\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match=r"alert channel email is enabled in .*email\.toml.*set enabled = false"):
         Storywatch.open(config)
     result = subprocess.run(
         [sys.executable, "-m", "storywatch", "--config", str(config), "info"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 1 and "alert channel email is enabled" in result.stderr
     assert "Traceback" not in result.stderr
@@ -143,7 +162,9 @@ def test_an_enabled_channel_that_cannot_deliver_is_an_error_at_start_up(tmp_path
 
 def test_info_lists_only_channels_that_deliver(tmp_path: Path) -> None:
     config = tmp_path / "quiet.toml"
-    config.write_text(f'database_url = "sqlite:///{tmp_path}/x.db"\n[channels.console]\nenabled = false\n', encoding="utf-8")
+    config.write_text(
+        f'database_url = "sqlite:///{tmp_path}/x.db"\n[channels.console]\nenabled = false\n', encoding="utf-8"
+    )
     assert Storywatch.open(config).info().channels == []
     assert Storywatch.open(None, database_url=f"sqlite:///{tmp_path}/y.db").info().channels == ["console"]
 
@@ -153,9 +174,13 @@ def test_info_lists_only_channels_that_deliver(tmp_path: Path) -> None:
     [
         pytest.param(["version"], set(), {"sqlalchemy", "prefect", "pydantic_settings"}, id="version"),
         pytest.param(["info"], {"sqlalchemy"}, {"prefect", "datasketch", "trafilatura", "alembic", "httpx"}, id="info"),
-        pytest.param(["alerts", "list"], {"sqlalchemy"}, {"prefect", "datasketch", "trafilatura", "feedparser"}, id="alerts"),
+        pytest.param(
+            ["alerts", "list"], {"sqlalchemy"}, {"prefect", "datasketch", "trafilatura", "feedparser"}, id="alerts"
+        ),
         pytest.param(["storylines", "list"], {"sqlalchemy"}, {"prefect", "datasketch", "trafilatura"}, id="storylines"),
-        pytest.param(["feeds", "list"], {"sqlalchemy"}, {"prefect", "datasketch", "trafilatura", "feedparser"}, id="feeds"),
+        pytest.param(
+            ["feeds", "list"], {"sqlalchemy"}, {"prefect", "datasketch", "trafilatura", "feedparser"}, id="feeds"
+        ),
     ],
 )
 def test_a_command_imports_only_what_it_needs(
@@ -185,8 +210,21 @@ def test_the_schema_head_constant_matches_the_migrations() -> None:
 def test_the_distribution_installs_one_import_name(tmp_path: Path) -> None:
     """flows/, sources/, storage/, storylines/ and alerts/ install under storywatch, and nothing else does."""
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     [wheel] = tmp_path.glob("storywatch-*.whl")
@@ -199,9 +237,8 @@ def test_the_distribution_installs_one_import_name(tmp_path: Path) -> None:
         "/".join([*package.split("."), *path.relative_to(ROOT / folder).parts])
         for package, folder in mapping.items()
         for path in (ROOT / folder).rglob("*.py")
-        if "__pycache__" not in path.parts and not any(
-            other != folder and (ROOT / other) in path.parents for other in mapping.values()
-        )
+        if "__pycache__" not in path.parts
+        and not any(other != folder and (ROOT / other) in path.parents for other in mapping.values())
     }
     assert "storywatch/sources/warc/replay.py" in expected and "storywatch/cli/feeds.py" in expected
     assert sorted(expected - set(names)) == []

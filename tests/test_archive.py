@@ -127,13 +127,23 @@ def test_text_wins_over_html(tmp_path: Path) -> None:
 
 BAD_LINES = [
     pytest.param('{"id": "broken", "url": "https://news.example/broken", "title": ', "not valid JSON", id="bad-json"),
-    pytest.param(json.dumps({"id": "x", "url": "https://news.example/x", "text": "t"}), "missing title, published", id="missing-fields"),
+    pytest.param(
+        json.dumps({"id": "x", "url": "https://news.example/x", "text": "t"}),
+        "missing title, published",
+        id="missing-fields",
+    ),
     pytest.param(json.dumps(article("x", published="the Tuesday after Easter")), "not an ISO-8601 date", id="bad-date"),
     pytest.param(json.dumps(article("x", published=20250418)), "must be an ISO-8601 date", id="number-date"),
     pytest.param(json.dumps(article("x", text=None)), "no article text", id="no-text"),
-    pytest.param(json.dumps(article("x", text=None, html="<html><body></body></html>")), "no article text", id="html-without-text"),
+    pytest.param(
+        json.dumps(article("x", text=None, html="<html><body></body></html>")),
+        "no article text",
+        id="html-without-text",
+    ),
     pytest.param(json.dumps(["a", "list"]), "expected a JSON object", id="not-an-object"),
-    pytest.param(json.dumps(article("x", url=["https://news.example/x"])), "'url' must be a string", id="url-not-string"),
+    pytest.param(
+        json.dumps(article("x", url=["https://news.example/x"])), "'url' must be a string", id="url-not-string"
+    ),
 ]
 
 
@@ -141,7 +151,11 @@ BAD_LINES = [
 def test_bad_line_is_a_problem_and_the_rest_is_read(tmp_path: Path, bad_line: str, message: str) -> None:
     path = write_jsonl(
         tmp_path / "mixed.jsonl",
-        [article("before", published="2025-04-18T10:00:00+00:00"), bad_line, article("after", published="2025-04-18T11:00:00+00:00")],
+        [
+            article("before", published="2025-04-18T10:00:00+00:00"),
+            bad_line,
+            article("after", published="2025-04-18T11:00:00+00:00"),
+        ],
     )
     read = read_archives([path])
     assert [r.archive_id for r in read.records] == ["before", "after"]
@@ -154,7 +168,9 @@ def test_bad_line_is_a_problem_and_the_rest_is_read(tmp_path: Path, bad_line: st
 
 def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
     path = tmp_path / "gaps.jsonl"
-    path.write_text(json.dumps(article("one")) + "\n\n   \n{oops\n" + json.dumps(article("two")) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(article("one")) + "\n\n   \n{oops\n" + json.dumps(article("two")) + "\n", encoding="utf-8"
+    )
     read = read_archives([path])
     assert [r.archive_id for r in read.records] == ["one", "two"]
     assert [(p.path, p.line) for p in read.problems] == [(str(path), 4)]
@@ -164,7 +180,11 @@ def test_several_problems_in_several_files(tmp_path: Path) -> None:
     first = write_jsonl(tmp_path / "a.jsonl", ["nope", article("a1"), "{}"])
     second = write_jsonl(tmp_path / "b.jsonl", [article("b1"), article("b2", published="soon")])
     read = read_archives([first, second])
-    assert sorted((Path(p.path).name, p.line) for p in read.problems) == [("a.jsonl", 1), ("a.jsonl", 3), ("b.jsonl", 2)]
+    assert sorted((Path(p.path).name, p.line) for p in read.problems) == [
+        ("a.jsonl", 1),
+        ("a.jsonl", 3),
+        ("b.jsonl", 2),
+    ]
     assert sorted(r.archive_id or "" for r in read.records) == ["a1", "b1"]
 
 
@@ -296,8 +316,10 @@ def test_corrupt_gzip_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_plain_text_article(tmp_path: Path) -> None:
-    body = "First paragraph of the story.\n\nSecond paragraph, with a quote: \"we will return\"."
-    path = write_text_article(tmp_path / "2025-04-18-ferry-vote.txt", "Ferry vote delayed", "2025-04-18T19:00:00+01:00", body)
+    body = 'First paragraph of the story.\n\nSecond paragraph, with a quote: "we will return".'
+    path = write_text_article(
+        tmp_path / "2025-04-18-ferry-vote.txt", "Ferry vote delayed", "2025-04-18T19:00:00+01:00", body
+    )
     read = read_archives([path])
     assert read.problems == []
     (plain,) = read.records

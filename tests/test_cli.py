@@ -68,8 +68,19 @@ def test_add_replay_and_read_results(database_url: str, monkeypatch: pytest.Monk
     run("replay", "seeds/", db=database_url)
     alerts = json.loads(run("alerts", "list", "--json", db=database_url))
     assert alerts, "the founding storyline raises alerts"
-    required = {"id", "kind", "storyline_id", "storyline_title", "article_id", "article_url", "title",
-                "resolves", "new_facts", "created_at", "status"}
+    required = {
+        "id",
+        "kind",
+        "storyline_id",
+        "storyline_title",
+        "article_id",
+        "article_url",
+        "title",
+        "resolves",
+        "new_facts",
+        "created_at",
+        "status",
+    }
     for alert in alerts:
         assert required <= alert.keys()
         assert alert["kind"] in ("follow-up", "overdue") and alert["storyline_id"] == 1
@@ -90,7 +101,9 @@ def test_add_replay_and_read_results(database_url: str, monkeypatch: pytest.Monk
     shown = json.loads(run("storylines", "show", "1", "--json", db=database_url))
     assert shown["articles"][0] == {**shown["articles"][0], "article_id": "2025-04-18-rubio-paris", "role": "seed"}
     assert {(t["kind"], t["status"], t["outcome"]) for t in shown["threads"]} >= {
-        ("meeting", "resolved", "downgraded"), ("answer", "resolved", "answered"), ("ultimatum", "resolved", "stepped back")
+        ("meeting", "resolved", "downgraded"),
+        ("answer", "resolved", "answered"),
+        ("ultimatum", "resolved", "stepped back"),
     }
 
     lines = [json.loads(line) for line in run("export", "assignments", db=database_url).splitlines()]
@@ -156,14 +169,20 @@ def test_add_storyline_from_a_url_on_loopback(sqlite_url: str, page_server: str)
 def _storywatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from storywatch.cli import main; main()", *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
     )
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["storylines", "add", "--from-file", "no/such.txt"], "no/such.txt: no such file", id="missing-seed"),
+        pytest.param(
+            ["storylines", "add", "--from-file", "no/such.txt"], "no/such.txt: no such file", id="missing-seed"
+        ),
         pytest.param(["--db", "mysql://x/y", "alerts", "list"], "unsupported database", id="bad-database"),
         pytest.param(["--config", "/nonexistent/sw.toml", "info"], "does not exist", id="missing-config"),
     ],
@@ -185,9 +204,22 @@ def test_an_unreachable_page_is_a_clear_error(sqlite_url: str, page_server: str)
 def test_a_page_on_a_private_address_is_refused_unless_allowed(sqlite_url: str, page_server: str) -> None:
     environment = {k: v for k, v in os.environ.items() if k != "STORYWATCH_ALLOW_PRIVATE_NETWORKS"}
     result = subprocess.run(
-        [sys.executable, "-c", "from storywatch.cli import main; main()", "--db", sqlite_url,
-         "storylines", "add", "--from-url", f"{page_server}/harbour"],
-        capture_output=True, text=True, timeout=120, env=environment, cwd=ROOT,
+        [
+            sys.executable,
+            "-c",
+            "from storywatch.cli import main; main()",
+            "--db",
+            sqlite_url,
+            "storylines",
+            "add",
+            "--from-url",
+            f"{page_server}/harbour",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        cwd=ROOT,
     )
     assert result.returncode == 1
     assert "STORYWATCH_ALLOW_PRIVATE_NETWORKS" in result.stderr and "Traceback" not in result.stderr

@@ -121,10 +121,19 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [pytest.param("false", False, id="false"), pytest.param("0", False, id="zero"), pytest.param("true", True, id="true")],
+    [
+        pytest.param("false", False, id="false"),
+        pytest.param("0", False, id="zero"),
+        pytest.param("true", True, id="true"),
+    ],
 )
-def test_nested_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, expected: bool) -> None:
-    path = write(tmp_path / "sw.toml", FULL_CONFIG.replace("[channels.console]\nenabled = false", "[channels.console]\nenabled = true"))
+def test_nested_environment_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, expected: bool
+) -> None:
+    path = write(
+        tmp_path / "sw.toml",
+        FULL_CONFIG.replace("[channels.console]\nenabled = false", "[channels.console]\nenabled = true"),
+    )
     monkeypatch.setenv("STORYWATCH_CHANNELS__CONSOLE__ENABLED", value)
     settings = load_settings(path)
     assert settings.channels.console.enabled is expected
@@ -167,7 +176,9 @@ def test_explicit_overrides_beat_the_environment(monkeypatch: pytest.MonkeyPatch
     [
         pytest.param('database_url = "unterminated\n', {}, "cannot read config file", id="toml-syntax"),
         pytest.param("[channels.console\nenabled = true\n", {}, "cannot read config file", id="toml-bad-table"),
-        pytest.param('[schedules]\npoll_every_minutes = "often"\n', {}, "'schedules.poll_every_minutes'", id="string-for-int"),
+        pytest.param(
+            '[schedules]\npoll_every_minutes = "often"\n', {}, "'schedules.poll_every_minutes'", id="string-for-int"
+        ),
         pytest.param("[schedules]\npoll_every_minutes = 0\n", {}, "'schedules.poll_every_minutes'", id="below-minimum"),
         pytest.param('[channels.console]\nenabled = "sometimes"\n', {}, "'channels.console.enabled'", id="bad-bool"),
         pytest.param('[[feeds]]\nname = "no url"\n', {}, "'feeds.0.url'", id="feed-without-url"),
@@ -220,7 +231,18 @@ def test_template_lines_uncommented_still_load(tmp_path: Path) -> None:
     """The commented examples in the template are themselves valid settings."""
     path = write_config_template(tmp_path / "storywatch.toml")
     lines = path.read_text(encoding="utf-8").splitlines()
-    examples = ("# database_url", "# [[feeds]]", "# url =", "# name =", "# interval_minutes", "# host", "# port", "# sender", "# recipients", "# username")
+    examples = (
+        "# database_url",
+        "# [[feeds]]",
+        "# url =",
+        "# name =",
+        "# interval_minutes",
+        "# host",
+        "# port",
+        "# sender",
+        "# recipients",
+        "# username",
+    )
     uncommented = "\n".join(line[2:] if line.startswith(examples) else line for line in lines) + "\n"
     write(path, uncommented)
     settings = load_settings(path)

@@ -316,9 +316,7 @@ def test_later_development_after_a_rewrite_is_a_follow_up_again(story_with_follo
 
 
 @pytest.mark.parametrize("with_follow_up", [False, True], ids=["after-seed", "after-follow-up"])
-def test_passing_mention_is_background_or_unrelated_never_a_follow_up(
-    story: Stream, with_follow_up: bool
-) -> None:
+def test_passing_mention_is_background_or_unrelated_never_a_follow_up(story: Stream, with_follow_up: bool) -> None:
     if with_follow_up:
         story.absorb(FOLLOW_UP, FOLLOW_UP_ID, T0 + timedelta(days=3))
     result = story.assess(PASSING_MENTION, T0 + timedelta(days=4))
@@ -439,7 +437,11 @@ def test_profile_round_trip_gives_the_same_assessment(
     restored = StorylineState.from_profile(story.state.id, story.state.title, profile, story.state.last_article_at)
     assert restored.to_profile() == profile
     assert restored.members == [
-        replace(m, terms={k: round(w, 6) for k, w in m.terms.items()}, entities={k: round(w, 6) for k, w in m.entities.items()})
+        replace(
+            m,
+            terms={k: round(w, 6) for k, w in m.terms.items()},
+            entities={k: round(w, 6) for k, w in m.entities.items()},
+        )
         for m in story.state.members
     ]
 

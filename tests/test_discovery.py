@@ -26,7 +26,9 @@ def test_discovery_on_real_headlines_beats_the_simple_baselines(sqlite_url: str,
     steps.store(sqlite_url, records)
     steps.detect(sqlite_url, discover=True)
     with steps.database(sqlite_url).sessions() as session:
-        predicted = {article.reference: storyline for article, storyline in membership_store.primary_assignments(session)}
+        predicted = {
+            article.reference: storyline for article, storyline in membership_store.primary_assignments(session)
+        }
     gold = {}
     for line in (stream / "uci6k_mixed.gold.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
@@ -45,8 +47,13 @@ def _state(storyline_id: int, text: str, *, size: int, first: int, last: int) ->
     feats = features("", text)
     vector = vectorize(feats, stats)
     state = StorylineState(id=storyline_id, title=text, first_doc=first, last_doc=last)
-    state.absorb(features=feats, vector=vector, member=Member(storyline_id, str(storyline_id), text, "u", None,
-                 vector.terms, vector.entities), when=None, params=Params())
+    state.absorb(
+        features=feats,
+        vector=vector,
+        member=Member(storyline_id, str(storyline_id), text, "u", None, vector.terms, vector.entities),
+        when=None,
+        params=Params(),
+    )
     state.size = size
     return state
 

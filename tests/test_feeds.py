@@ -144,9 +144,7 @@ def test_anything_feedparser_raises_becomes_our_error(monkeypatch: pytest.Monkey
 
 
 def billion_laughs(*, one_line: bool) -> bytes:
-    entities = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
-    ]
+    entities = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     separator = "" if one_line else "\n"
     return (
         f'<?xml version="1.0"?>{separator}<!DOCTYPE rss [{separator}{separator.join(entities)}{separator}]>'
@@ -285,7 +283,9 @@ def test_a_guid_shared_by_entries_is_not_an_identity() -> None:
 
 
 def test_an_entry_with_only_text_is_named_by_a_hash_and_an_empty_one_by_nothing() -> None:
-    first, second = parse_feed(rss_with_items("<title>Notice</title>", "<author>x@y.example</author>"), FEED_URL, XML).entries
+    first, second = parse_feed(
+        rss_with_items("<title>Notice</title>", "<author>x@y.example</author>"), FEED_URL, XML
+    ).entries
     assert first.identity is not None and first.identity.startswith("sha256:")
     assert second.identity is None
 
@@ -345,7 +345,12 @@ def test_json_feed() -> None:
         }
     ).encode()
     feed = parse_feed(document, FEED_URL, {"content-type": "application/feed+json"})
-    assert (feed.title, feed.link, feed.language, feed.version) == ("Harbour JSON", "https://harbour.example/", "en", "json11")
+    assert (feed.title, feed.link, feed.language, feed.version) == (
+        "Harbour JSON",
+        "https://harbour.example/",
+        "en",
+        "json11",
+    )
     first, second = feed.entries
     assert (first.identity, first.link, first.content, first.published) == (
         "j-1", "https://harbour.example/j1", "One.\nTwo.", datetime(2025, 5, 6, 7, 30, tzinfo=UTC),
@@ -424,10 +429,19 @@ def test_a_date_with_no_utc_time_is_no_date_not_a_crash() -> None:
     """'0001-01-01T00:00:00+05:00' lies before the first UTC instant: the entry keeps no date."""
     import json as json_module
 
-    document = json_module.dumps({
-        "version": "https://jsonfeed.org/version/1.1", "title": "t",
-        "items": [{"id": "1", "url": "https://x.example/a", "content_text": "hi",
-                   "date_published": "0001-01-01T00:00:00+05:00"}],
-    }).encode()
+    document = json_module.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "t",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "https://x.example/a",
+                    "content_text": "hi",
+                    "date_published": "0001-01-01T00:00:00+05:00",
+                }
+            ],
+        }
+    ).encode()
     [entry] = parse_feed(document, "https://x.example/feed.json", {"content-type": "application/feed+json"}).entries
     assert entry.published is None and entry.text == "hi"

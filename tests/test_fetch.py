@@ -247,9 +247,7 @@ def test_validators_then_not_modified(feed_server: FeedServer) -> None:
     async def both() -> tuple[FetchResult, FetchResult]:
         async with Fetcher() as fetcher:
             first = await fetcher.fetch(f"{feed_server.url}/feed")
-            second = await fetcher.fetch(
-                f"{feed_server.url}/feed", etag=first.etag, last_modified=first.last_modified
-            )
+            second = await fetcher.fetch(f"{feed_server.url}/feed", etag=first.etag, last_modified=first.last_modified)
             return first, second
 
     first, second = run(both())
@@ -341,7 +339,9 @@ def test_check_url_refuses_private_addresses(monkeypatch: pytest.MonkeyPatch, ur
         check_url(url)
 
 
-@pytest.mark.parametrize("url", ["http://93.184.216.34/feed", "https://[2606:2800:220:1::1]/", "http://[::ffff:93.184.216.34]/"])
+@pytest.mark.parametrize(
+    "url", ["http://93.184.216.34/feed", "https://[2606:2800:220:1::1]/", "http://[::ffff:93.184.216.34]/"]
+)
 def test_check_url_allows_public_addresses(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.delenv(ALLOW_PRIVATE_NETWORKS_ENV)
     check_url(url)  # literal addresses: checked without any traffic
@@ -507,7 +507,12 @@ def test_fetch_many_keeps_order_and_isolates_failures(feed_server: FeedServer) -
 
     outcomes = run(many())
     assert [type(o) for o in outcomes] == [
-        FetchResult, FetchTimeout, FetchResult, HTTPStatusError, FetchResult, FetchResult
+        FetchResult,
+        FetchTimeout,
+        FetchResult,
+        HTTPStatusError,
+        FetchResult,
+        FetchResult,
     ]
     oks = [o for o in outcomes if isinstance(o, FetchResult)]
     assert [o.content for o in oks] == [b"ok 1", b"ok 2", b"", b"ok 3"]
@@ -566,4 +571,3 @@ class _MaxRandom(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         return b
-

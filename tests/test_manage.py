@@ -53,7 +53,9 @@ def test_a_described_storyline_finds_the_story_without_a_seed(sqlite_url: str, s
     db = open_database(sqlite_url)
     with db.transaction() as session:
         storyline = add_from_description(
-            session, "Ukraine peace talks", ["Witkoff Putin talks", "Russia Ukraine ceasefire", "Zelensky Kremlin peace"]
+            session,
+            "Ukraine peace talks",
+            ["Witkoff Putin talks", "Russia Ukraine ceasefire", "Zelensky Kremlin peace"],
         )
         storyline_id = storyline.id
     _replay(sqlite_url, seeds)
@@ -170,9 +172,12 @@ def test_marking_unrelated_keeps_look_alikes_out(tracked, seeds: Path) -> None:
     steps.detect(url, discover=False)
     assert "look-alike" not in ROLES_OF(db, storyline_id)
     with db.sessions() as session:
-        assert session.scalars(
-            select(StorylineArticle).where(StorylineArticle.role == "unrelated")
-        ).one().evidence["corrected"]["from"] == "background"
+        assert (
+            session.scalars(select(StorylineArticle).where(StorylineArticle.role == "unrelated"))
+            .one()
+            .evidence["corrected"]["from"]
+            == "background"
+        )
 
 
 def test_explain_says_why_an_article_joined_no_storyline(tracked, seeds: Path) -> None:

@@ -21,8 +21,14 @@ def _copy(record, *, url: str, hours: int):
     """Another outlet runs the wire copy: new URL and id, a byline added, the last paragraph cut."""
     paragraphs = record.text.split("\n\n")
     text = "By our correspondent.\n\n" + "\n\n".join(paragraphs[:-1])
-    return replace(record, url=url, archive_id=url.rsplit("/", 1)[-1], text=text,
-                   published=record.published + timedelta(hours=hours), source="Syndicated Daily")
+    return replace(
+        record,
+        url=url,
+        archive_id=url.rsplit("/", 1)[-1],
+        text=text,
+        published=record.published + timedelta(hours=hours),
+        source="Syndicated Daily",
+    )
 
 
 def test_a_wire_copy_is_linked_to_its_original_and_raises_no_second_alert(database_url: str, seeds: Path) -> None:
@@ -75,7 +81,9 @@ def test_the_same_text_under_another_url_is_an_exact_copy_but_boilerplate_is_not
     body = " ".join(f"The port of Velmora reopened today after strike day {i}." for i in range(12))
     first = ArticleRecord(url="https://a.example/1", title="Port reopens", text=body, published=when)
     again = replace(first, url="https://b.example/mirror", text=body.upper().replace(" ", "  "))
-    teaser = ArticleRecord(url="https://a.example/2", title="A", text="Subscribe to read the full story.", published=when)
+    teaser = ArticleRecord(
+        url="https://a.example/2", title="A", text="Subscribe to read the full story.", published=when
+    )
     other_teaser = replace(teaser, url="https://b.example/9", title="B")
     steps.store(sqlite_url, [first, teaser])
     steps.store(sqlite_url, [again, other_teaser])

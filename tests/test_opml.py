@@ -46,7 +46,10 @@ def test_nested_folders_are_read_in_order(tmp_path: Path) -> None:
         '<outline text="a folder with no feed"/></body></opml>',
         encoding="utf-8",
     )
-    assert read_opml(path) == [OutlineFeed("https://a.example/rss", "Alpha"), OutlineFeed("https://b.example/atom", "Beta")]
+    assert read_opml(path) == [
+        OutlineFeed("https://a.example/rss", "Alpha"),
+        OutlineFeed("https://b.example/atom", "Beta"),
+    ]
 
 
 @pytest.mark.parametrize(

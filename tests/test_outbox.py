@@ -356,13 +356,20 @@ def test_alert_view_of_a_payload_from_the_detector(db: Any) -> None:
         seed, article = session.get(Article, seed_id), session.get(Article, article_id)
         assert seed is not None and article is not None
         state = StorylineState(id=storyline.id, title=STORYLINE_TITLE)
-        state.members.append(
-            Member(seed_id, seed.reference, seed.title, seed.canonical_url, None, {}, {})
-        )
+        state.members.append(Member(seed_id, seed.reference, seed.title, seed.canonical_url, None, {}, {}))
         decision = Assessment(
-            storyline_id=storyline.id, role="follow-up", score=0.51, term_similarity=0.5, entity_similarity=0.5,
-            time_factor=1.0, coverage=0.8, new_facts=NEW_FACTS[:2], duplicate_of=None, duplicate_similarity=0.2,
-            matched_terms=[], matched_entities=["veloria"],
+            storyline_id=storyline.id,
+            role="follow-up",
+            score=0.51,
+            term_similarity=0.5,
+            entity_similarity=0.5,
+            time_factor=1.0,
+            coverage=0.8,
+            new_facts=NEW_FACTS[:2],
+            duplicate_of=None,
+            duplicate_similarity=0.2,
+            matched_terms=[],
+            matched_entities=["veloria"],
         )
         alert_store.add_alert(
             session,

@@ -35,14 +35,18 @@ def _feed(name: str, base: str, items: int) -> bytes:
         f"<description>Short summary of {name} story {i}.</description></item>"
         for i in range(items)
     )
-    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>{name}</title><link>{base}/</link>"
-            f"{entries}</channel></rss>").encode()
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>{name}</title><link>{base}/</link>"
+        f"{entries}</channel></rss>"
+    ).encode()
 
 
 def _page(name: str) -> bytes:
     body = "".join(f"<p>{p} ({name})</p>" for p in PARAGRAPHS)
-    return (f"<html lang='en'><head><title>{name}</title></head><body><nav>Home | News</nav>"
-            f"<article><h1>{name}</h1>{body}</article><footer>Newsletter</footer></body></html>").encode()
+    return (
+        f"<html lang='en'><head><title>{name}</title></head><body><nav>Home | News</nav>"
+        f"<article><h1>{name}</h1>{body}</article><footer>Newsletter</footer></body></html>"
+    ).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -132,7 +136,9 @@ def test_a_round_stores_cleaned_articles_and_the_next_is_answered_by_304s(
     db.dispose()
 
 
-def test_a_capture_of_a_live_poll_replays_to_the_same_articles(sqlite_url: str, news_server: str, tmp_path: Path) -> None:
+def test_a_capture_of_a_live_poll_replays_to_the_same_articles(
+    sqlite_url: str, news_server: str, tmp_path: Path
+) -> None:
     live = open_database(sqlite_url)
     with live.transaction() as session:
         for name in ("alpha", "beta"):
@@ -170,7 +176,9 @@ def test_storywatch_replay_of_a_poll_capture_gives_the_same_articles(
     with live.transaction() as session:
         feed_store.add_feed(session, f"{news_server}/feeds/alpha.xml", name="alpha")
     poll_flow(settings=settings_for(sqlite_url), archive_dir=str(tmp_path / "warc"), quiet=True)
-    poll_flow(settings=settings_for(sqlite_url), force=True, archive_dir=str(tmp_path / "warc"), quiet=True)  # a 304 round
+    poll_flow(
+        settings=settings_for(sqlite_url), force=True, archive_dir=str(tmp_path / "warc"), quiet=True
+    )  # a 304 round
     with live.sessions() as session:
         expected = sorted(a.canonical_url for a in session.scalars(select(Article)))
     live.dispose()
@@ -186,9 +194,7 @@ def test_storywatch_replay_of_a_poll_capture_gives_the_same_articles(
     db.dispose()
 
 
-def test_a_feed_failing_for_a_day_is_unhealthy_and_its_storylines_show_a_gap(
-    sqlite_url: str, news_server: str
-) -> None:
+def test_a_feed_failing_for_a_day_is_unhealthy_and_its_storylines_show_a_gap(sqlite_url: str, news_server: str) -> None:
     import json
     from datetime import timedelta
 

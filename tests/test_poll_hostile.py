@@ -99,8 +99,20 @@ def hostile_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.mark.timeout(60)
 def test_hostile_feeds_end_in_recorded_errors_and_spare_the_good_ones(hostile_server: str) -> None:
-    paths = ["/good1", "/drip", "/endless", "/bomb", "/malformed", "/billion", "/html", "/latin1-as-utf8",
-             "/gone", "/busy", "/missing", "/good2"]
+    paths = [
+        "/good1",
+        "/drip",
+        "/endless",
+        "/bomb",
+        "/malformed",
+        "/billion",
+        "/html",
+        "/latin1-as-utf8",
+        "/gone",
+        "/busy",
+        "/missing",
+        "/good2",
+    ]
     requests = [FeedRequest(i, hostile_server + p) for i, p in enumerate(paths)]
     policy = FetchPolicy(max_bytes=1024 * 1024, total_timeout=3.0, read_timeout=2.0)
 
@@ -120,7 +132,13 @@ def test_hostile_feeds_end_in_recorded_errors_and_spare_the_good_ones(hostile_se
     for good in ("/good1", "/good2"):
         assert by_path[good].ok and [e.title for e in by_path[good].entries] == ["Harbour reopens", "Talks resume"]
     expected_errors = {
-        "/drip": "", "/endless": "", "/bomb": "", "/html": "", "/gone": "410", "/busy": "429", "/missing": "404",
+        "/drip": "",
+        "/endless": "",
+        "/bomb": "",
+        "/html": "",
+        "/gone": "410",
+        "/busy": "429",
+        "/missing": "404",
     }
     for path, fragment in expected_errors.items():
         poll = by_path[path]

@@ -63,8 +63,13 @@ def test_replay_is_deterministic_across_databases_and_batch_sizes(tmp_path: Path
 
 def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_goes_on(sqlite_url: str, tmp_path: Path) -> None:
     archive = tmp_path / "stream.jsonl"
-    good = {"id": "a1", "url": "https://news.example/a1", "title": "Port reopens", "published": "2025-04-20T10:00:00Z",
-            "text": "The harbour of Velmora reopened on Sunday after a week-long strike by dock workers."}
+    good = {
+        "id": "a1",
+        "url": "https://news.example/a1",
+        "title": "Port reopens",
+        "published": "2025-04-20T10:00:00Z",
+        "text": "The harbour of Velmora reopened on Sunday after a week-long strike by dock workers.",
+    }
     archive.write_text(
         json.dumps(good) + "\n" + "{not json\n" + json.dumps({**good, "id": "a2", "published": "someday"}) + "\n",
         encoding="utf-8",
@@ -83,7 +88,9 @@ def test_discover_starts_storylines_and_groups_the_founding_story(sqlite_url: st
     labels = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))["articles"]
     db = open_database(sqlite_url)
     with db.sessions() as session:
-        assigned = {article.reference: storyline for article, storyline in membership_store.primary_assignments(session)}
+        assigned = {
+            article.reference: storyline for article, storyline in membership_store.primary_assignments(session)
+        }
     db.dispose()
     assert all(storyline is not None for storyline in assigned.values())  # discovery leaves no article out
     founding = assigned["2025-04-18-rubio-paris"]

@@ -34,7 +34,11 @@ def test_serve_says_what_it_needs_without_a_prefect_server() -> None:
     environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     result = subprocess.run(
         [sys.executable, "-c", "from storywatch.cli import main; main()", "serve"],
-        capture_output=True, text=True, timeout=120, env=environment, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        cwd=ROOT,
     )
     assert result.returncode == 1
     assert "prefect server start" in result.stderr and "PREFECT_API_URL" in result.stderr

@@ -49,7 +49,11 @@ def test_seeds_every_follow_up_alerts_and_no_retelling_does(sqlite_url: str, see
     assert len(thread_score.resolved_right) == len(labels["threads"]) == 3
     by_article = {v["article_id"]: v for v in views if v["kind"] == "follow-up"}
     for label in labels["threads"]:
-        [thread] = [t for t in threads if t["opened_by"] == label["opened_by"] and [t["due_start"], t["due_end"]] == label["due"]]
+        [thread] = [
+            t
+            for t in threads
+            if t["opened_by"] == label["opened_by"] and [t["due_start"], t["due_end"]] == label["due"]
+        ]
         resolves = by_article[label["resolved_by"]]["resolves"]
         assert f"{thread['description']} ({thread['outcome']})" in resolves, label["key"]
     overdue = [v for v in views if v["kind"] == "overdue"]

@@ -74,9 +74,7 @@ def test_upgrade_reports_before_and_after(database_url: str) -> None:
 
 def _schema_differences(database: Database, metadata: MetaData) -> list[object]:
     with database.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
-        )
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
         return list(compare_metadata(context, metadata))
 
 
@@ -353,13 +351,21 @@ def test_add_alert_is_idempotent(db: Database) -> None:
 
     with db.transaction() as session:
         first = alert_store.add_alert(
-            session, key="follow-up:1:alerted", kind="follow-up", storyline_id=storyline,
-            article_id=article_id, payload={"headline": "first"},
+            session,
+            key="follow-up:1:alerted",
+            kind="follow-up",
+            storyline_id=storyline,
+            article_id=article_id,
+            payload={"headline": "first"},
         )
     with db.transaction() as session:
         second = alert_store.add_alert(
-            session, key="follow-up:1:alerted", kind="follow-up", storyline_id=storyline,
-            article_id=article_id, payload={"headline": "second"},
+            session,
+            key="follow-up:1:alerted",
+            kind="follow-up",
+            storyline_id=storyline,
+            article_id=article_id,
+            payload={"headline": "second"},
         )
     assert isinstance(first, int)
     assert second is None
@@ -378,7 +384,9 @@ def test_add_term_frequencies_accumulates(db: Database) -> None:
     with db.transaction() as session:
         term_store.add_term_frequencies(session, {"ceasefire": 3, "kyiv": 1, term_store.DOC_COUNT_KEY: 1})
     with db.transaction() as session:
-        assert term_store.term_frequencies(session, ["ceasefire", "easter", "kyiv", "absent", term_store.DOC_COUNT_KEY]) == {
+        assert term_store.term_frequencies(
+            session, ["ceasefire", "easter", "kyiv", "absent", term_store.DOC_COUNT_KEY]
+        ) == {
             "ceasefire": 4,
             "easter": 2,
             "kyiv": 1,
@@ -414,7 +422,11 @@ def test_transaction_that_raises_rolls_back_everything(db: Database) -> None:
                 session, storyline_id=storyline.id, article_id=article_id, role="seed", score=1.0, evidence={}
             )
             alert_store.add_alert(
-                session, key="k-atomic", kind="follow-up", storyline_id=storyline.id, article_id=article_id,
+                session,
+                key="k-atomic",
+                kind="follow-up",
+                storyline_id=storyline.id,
+                article_id=article_id,
                 payload={},
             )
             term_store.add_term_frequencies(session, {"atomic": 1})
@@ -448,7 +460,9 @@ def test_deletes_cascade_and_set_null(db: Database) -> None:
             membership_store.add_membership(
                 session, storyline_id=storyline, article_id=article_id, role="follow-up", score=0.7, evidence={}
             )
-        alert_store.add_alert(session, key="k-removed", kind="follow-up", storyline_id=storyline, article_id=removed, payload={})
+        alert_store.add_alert(
+            session, key="k-removed", kind="follow-up", storyline_id=storyline, article_id=removed, payload={}
+        )
 
     with db.transaction() as session:
         session.execute(delete(Article).where(Article.id == removed))

@@ -71,7 +71,9 @@ def test_sentences_split_on_sentence_ends_and_paragraphs(text: str, expected: li
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("Rain fell.\n\nOk\n\nThe road flooded.", ["Rain fell.", "The road flooded."], id="two-letter-fragment"),
+        pytest.param(
+            "Rain fell.\n\nOk\n\nThe road flooded.", ["Rain fell.", "The road flooded."], id="two-letter-fragment"
+        ),
         pytest.param("   \n\n  ", [], id="whitespace-only"),
         pytest.param("", [], id="empty"),
     ],
@@ -233,7 +235,12 @@ def test_features_without_a_title_are_the_body_sentences() -> None:
 def test_features_count_title_and_body_terms_together() -> None:
     found = features(TITLE, BODY)
     assert found.terms == Counter(terms(TITLE)) + Counter(terms(BODY))
-    assert found.terms["strike"] == 1 and found.terms["1200"] == 1 and found.terms["docker"] == 1 and found.terms["dock"] == 1
+    assert (
+        found.terms["strike"] == 1
+        and found.terms["1200"] == 1
+        and found.terms["docker"] == 1
+        and found.terms["dock"] == 1
+    )
 
 
 def test_features_count_entities_of_title_and_body() -> None:
@@ -274,12 +281,19 @@ def test_a_storyline_remembers_who_holds_an_office_for_later_articles() -> None:
     from storywatch.storylines.detect import assess as judge
     from storywatch.storylines.text import features
 
-    seed = features("Varga opens port talks", "Secretary of State Elena Varga opened talks with the dockers of Velmora.")
+    seed = features(
+        "Varga opens port talks", "Secretary of State Elena Varga opened talks with the dockers of Velmora."
+    )
     stats = Stats({}, 1)
     state = StorylineState(id=1, title="Velmora port talks")
     vector = vectorize(seed, stats)
-    state.absorb(features=seed, vector=vector, member=Member(1, "s", "t", "u", None, vector.terms, vector.entities),
-                 when=datetime(2025, 4, 1, tzinfo=UTC), params=Params())
+    state.absorb(
+        features=seed,
+        vector=vector,
+        member=Member(1, "s", "t", "u", None, vector.terms, vector.entities),
+        when=datetime(2025, 4, 1, tzinfo=UTC),
+        params=Params(),
+    )
     assert state.links == {"secretary of state": "varga"}
     later = features("Talks resume", "The secretary of state returned to Velmora for a second day of talks.")
     with_link = judge(later, vectorize(later, stats), state, stats, datetime(2025, 4, 2, tzinfo=UTC), Params())

@@ -20,23 +20,56 @@ def _threads(sentence: str, published: datetime = FRIDAY):
 @pytest.mark.parametrize(
     ("sentence", "kind", "start", "end"),
     [
-        pytest.param("Delegations will meet next week in Lisbon for a new round of talks.", "meeting",
-                     "2025-04-21", "2025-04-27", id="next-week-is-monday-to-sunday"),
-        pytest.param("The ministry expects to hear back from Ankara this week on its offer.", "answer",
-                     "2025-04-18", "2025-04-20", id="this-week-ends-sunday"),
-        pytest.param("The union will walk away unless the operator moves in the coming days.", "ultimatum",
-                     "2025-04-18", "2025-04-25", id="coming-days-is-a-week"),
-        pytest.param("The two leaders are due to meet on 15 May in Geneva.", "meeting",
-                     "2025-05-15", "2025-05-15", id="explicit-date"),
-        pytest.param("The board will vote on Tuesday on the merger.", "meeting",
-                     "2025-04-22", "2025-04-22", id="coming-weekday"),
-        pytest.param("Negotiators are set to hold another session tomorrow.", "meeting",
-                     "2025-04-19", "2025-04-19", id="tomorrow"),
-        pytest.param("The regulator will give its decision within two weeks.", "answer",
-                     "2025-04-18", "2025-05-02", id="within-n-weeks"),
+        pytest.param(
+            "Delegations will meet next week in Lisbon for a new round of talks.",
+            "meeting",
+            "2025-04-21",
+            "2025-04-27",
+            id="next-week-is-monday-to-sunday",
+        ),
+        pytest.param(
+            "The ministry expects to hear back from Ankara this week on its offer.",
+            "answer",
+            "2025-04-18",
+            "2025-04-20",
+            id="this-week-ends-sunday",
+        ),
+        pytest.param(
+            "The union will walk away unless the operator moves in the coming days.",
+            "ultimatum",
+            "2025-04-18",
+            "2025-04-25",
+            id="coming-days-is-a-week",
+        ),
+        pytest.param(
+            "The two leaders are due to meet on 15 May in Geneva.",
+            "meeting",
+            "2025-05-15",
+            "2025-05-15",
+            id="explicit-date",
+        ),
+        pytest.param(
+            "The board will vote on Tuesday on the merger.", "meeting", "2025-04-22", "2025-04-22", id="coming-weekday"
+        ),
+        pytest.param(
+            "Negotiators are set to hold another session tomorrow.",
+            "meeting",
+            "2025-04-19",
+            "2025-04-19",
+            id="tomorrow",
+        ),
+        pytest.param(
+            "The regulator will give its decision within two weeks.",
+            "answer",
+            "2025-04-18",
+            "2025-05-02",
+            id="within-n-weeks",
+        ),
     ],
 )
-def test_a_forward_looking_sentence_opens_a_thread_with_its_window(sentence: str, kind: str, start: str, end: str) -> None:
+def test_a_forward_looking_sentence_opens_a_thread_with_its_window(
+    sentence: str, kind: str, start: str, end: str
+) -> None:
     [thread] = _threads(sentence)
     assert thread.kind == kind
     assert (thread.due_start.date().isoformat(), thread.due_end.date().isoformat()) == (start, end)

@@ -281,9 +281,7 @@ def test_recording_rotates_files_by_size(news_site: str, tmp_path: Path) -> None
     assert asyncio.run(_get_all(WarcReplayTransport([tmp_path]), urls)) == live
 
 
-def test_a_body_over_the_cap_is_recorded_truncated_but_delivered_whole(
-    news_site: str, tmp_path: Path
-) -> None:
+def test_a_body_over_the_cap_is_recorded_truncated_but_delivered_whole(news_site: str, tmp_path: Path) -> None:
     url = news_site + "/big/50000"
     [live], files = _record(tmp_path, [url], body_cap=10_000)
     assert live["content"] == b"x" * 50_000

@@ -121,9 +121,7 @@ class WarcReplayTransport(httpx.AsyncBaseTransport):
                 status, _, reason = str(http.statusline).partition(" ")
                 status_code = int(status)
         except (*UNREADABLE, StopIteration) as exc:
-            raise ArchiveError(
-                f"{recorded.path}: cannot read the record at offset {recorded.offset} ({exc})"
-            ) from exc
+            raise ArchiveError(f"{recorded.path}: cannot read the record at offset {recorded.offset} ({exc})") from exc
         extensions: dict[str, Any] = {
             "http_version": str(http.protocol or "HTTP/1.1").encode("ascii", "replace"),
             "reason_phrase": reason.encode("latin-1", "replace"),

@@ -30,7 +30,9 @@ def root(
     ctx: typer.Context,
     database: Annotated[
         str | None,
-        typer.Option("--db", help="Database URL (default: $STORYWATCH_DATABASE_URL, the config, or SQLite in your data dir)."),
+        typer.Option(
+            "--db", help="Database URL (default: $STORYWATCH_DATABASE_URL, the config, or SQLite in your data dir)."
+        ),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML config file (default: $STORYWATCH_CONFIG or your config dir).")

@@ -17,7 +17,8 @@ def alerts_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print all alerts as one JSON array.")] = False,
     status: Annotated[
-        str | None, typer.Option("--status", help="Only alerts with this status (pending, delivered, failed, retracted).")
+        str | None,
+        typer.Option("--status", help="Only alerts with this status (pending, delivered, failed, retracted)."),
     ] = None,
 ) -> None:
     """List alerts, oldest first."""

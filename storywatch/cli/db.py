@@ -12,7 +12,9 @@ from storywatch.cli import render
 from storywatch.cli.context import open_app, options
 
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
-export_app = typer.Typer(help="Export data: for scoring, inspection, or moving to another installation.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export data: for scoring, inspection, or moving to another installation.", no_args_is_help=True
+)
 
 
 def version() -> None:
@@ -60,7 +62,9 @@ def db_upgrade(ctx: typer.Context) -> None:
 @export_app.command("assignments")
 def export_assignments(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
+    ] = None,
 ) -> None:
     """Each article and the storyline it belongs to (or null), as JSONL, for scoring."""
     import json
@@ -77,7 +81,9 @@ def export_assignments(
 @export_app.command("articles")
 def export_articles(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
+    ] = None,
 ) -> None:
     """Every stored article in the archive format (JSONL), which `storywatch replay` reads back."""
     app = open_app(ctx)

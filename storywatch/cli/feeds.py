@@ -42,7 +42,9 @@ def feeds_import(
 @feeds_app.command("export")
 def feeds_export(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
+    ] = None,
 ) -> None:
     """Print the feeds as OPML."""
     document = open_app(ctx).export_feeds()
@@ -53,7 +55,9 @@ def feeds_export(
 
 
 @feeds_app.command("list")
-def feeds_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False) -> None:
+def feeds_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False
+) -> None:
     """Each feed's last status, last new entry, errors in a row, next poll, and what is wrong."""
     feeds = open_app(ctx).list_feeds()
     if as_json:
@@ -61,8 +65,12 @@ def feeds_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json
         return
     rows = [
         (
-            str(f.id), f.name or f.url, str(f.last_status or "never"), (f.last_new_entry_at or "")[:16],
-            str(f.consecutive_errors), (f.next_poll_at or "now")[:16],
+            str(f.id),
+            f.name or f.url,
+            str(f.last_status or "never"),
+            (f.last_new_entry_at or "")[:16],
+            str(f.consecutive_errors),
+            (f.next_poll_at or "now")[:16],
             f"[red]unhealthy:[/] {f.last_error or ''}" if not f.healthy else f.last_error or "",
         )
         for f in feeds

@@ -96,7 +96,12 @@ class Notes:
 def progress_bar() -> Iterator[_Bar]:
     """A listener for the application's long runs; the bar disappears when the block ends."""
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-        transient=True, disable=not err.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         yield _Bar(bar)

@@ -13,8 +13,12 @@ from storywatch.cli.context import open_app
 
 def replay(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="JSONL archives, plain-text articles, WARC files, or folders of them.")],
-    discover: Annotated[bool, typer.Option("--discover", help="Start a new storyline from each article that matches none.")] = False,
+    paths: Annotated[
+        list[Path], typer.Argument(help="JSONL archives, plain-text articles, WARC files, or folders of them.")
+    ],
+    discover: Annotated[
+        bool, typer.Option("--discover", help="Start a new storyline from each article that matches none.")
+    ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Articles per store/detect task.")] = 500,
     quiet: Annotated[bool, typer.Option("--quiet", help="Do not print alerts as they are raised.")] = False,
 ) -> None:

@@ -20,11 +20,16 @@ ArticleRef = Annotated[str, typer.Argument(help="The article: archive id, URL or
 @storylines_app.command("add")
 def storylines_add(
     ctx: typer.Context,
-    from_file: Annotated[Path | None, typer.Option("--from-file", help="A plain-text article, or a file holding one archive line.")] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="A plain-text article, or a file holding one archive line.")
+    ] = None,
     from_url: Annotated[str | None, typer.Option("--from-url", help="A web page to fetch and clean.")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="The storyline's title (default: the article's).")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="The storyline's title (default: the article's).")
+    ] = None,
     about: Annotated[
-        str | None, typer.Option("--about", help="Key phrases, separated by ';', to describe a storyline with no seed article.")
+        str | None,
+        typer.Option("--about", help="Key phrases, separated by ';', to describe a storyline with no seed article."),
     ] = None,
 ) -> None:
     """Track a new storyline, seeded by one article or described by a title and key phrases."""
@@ -42,7 +47,9 @@ def storylines_add(
 def storylines_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
-    show_all: Annotated[bool, typer.Option("--all", help="Include discovered candidates seen from one outlet only.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Include discovered candidates seen from one outlet only.")
+    ] = False,
 ) -> None:
     """List storylines with their article counts (discovered candidates only with --all)."""
     storylines = open_app(ctx).list_storylines(include_candidates=show_all)
@@ -50,7 +57,14 @@ def storylines_list(
         render.write_json(storylines)
         return
     rows = [
-        (str(s.id), s.title, s.status, str(s.articles), str(s.roles.get("follow-up", 0)), (s.last_article_at or "")[:10])
+        (
+            str(s.id),
+            s.title,
+            s.status,
+            str(s.articles),
+            str(s.roles.get("follow-up", 0)),
+            (s.last_article_at or "")[:10],
+        )
         for s in storylines
     ]
     render.table(("id", "title", "status", "articles", "follow-ups", "last article"), rows)
@@ -71,7 +85,8 @@ def storylines_show(
     for gap in detail.coverage_gaps:
         render.out.print(
             f"[yellow]Coverage gap:[/] feed {gap.feed} failing since {gap.failing_since or 'it was added'} ({gap.error})",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
     render.table(
         ("published", "role", "score", "article", "title"),
@@ -82,12 +97,17 @@ def storylines_show(
             ("thread", "kind", "due", "status", "opened by", "resolved by"),
             [
                 (
-                    t.description, t.kind, f"{t.due_start} – {t.due_end}" if t.due_start and t.due_end else "",
-                    f"{t.status} ({t.outcome})" if t.outcome else t.status, t.opened_by or "", t.resolved_by or "",
+                    t.description,
+                    t.kind,
+                    f"{t.due_start} – {t.due_end}" if t.due_start and t.due_end else "",
+                    f"{t.status} ({t.outcome})" if t.outcome else t.status,
+                    t.opened_by or "",
+                    t.resolved_by or "",
                 )
                 for t in detail.threads
             ],
-            title="Threads", title_justify="left",
+            title="Threads",
+            title_justify="left",
         )
 
 
@@ -140,12 +160,16 @@ def storylines_merge(
 def storylines_split(
     ctx: typer.Context,
     storyline_id: StorylineId,
-    at: Annotated[str, typer.Option("--at", help="Articles published at or after this ISO date start the new storyline.")],
+    at: Annotated[
+        str, typer.Option("--at", help="Articles published at or after this ISO date start the new storyline.")
+    ],
     title: Annotated[str | None, typer.Option("--title", help="Title of the new storyline.")] = None,
 ) -> None:
     """Split a storyline in two by date."""
     done = open_app(ctx).split_storyline(storyline_id, at, title=title)
-    render.say(f"Split storyline {done.storyline_id}: articles from {done.at} are now storyline {done.new.id}: {done.new.title}")
+    render.say(
+        f"Split storyline {done.storyline_id}: articles from {done.at} are now storyline {done.new.id}: {done.new.title}"
+    )
 
 
 @storylines_app.command("overdue")
@@ -164,7 +188,9 @@ def storylines_mark(
     ctx: typer.Context,
     article: ArticleRef,
     role: Annotated[str, typer.Option("--role", help="follow-up, duplicate or unrelated.")],
-    storyline_id: Annotated[int | None, typer.Option("--storyline", help="Which storyline (default: its strongest).")] = None,
+    storyline_id: Annotated[
+        int | None, typer.Option("--storyline", help="Which storyline (default: its strongest).")
+    ] = None,
 ) -> None:
     """Correct an article's role; the storyline remembers and decides alike next time."""
     done = open_app(ctx).mark(article, role, storyline_id=storyline_id)
@@ -192,7 +218,10 @@ def explain(
         render.say("Not matched yet: it is waiting for the next replay or poll.")
     for entry in result.storylines:
         evidence = entry["evidence"]
-        render.out.print(f"\n[bold]{entry['role']}[/] in storyline {entry['storyline_id']}: {entry['storyline_title']}", highlight=False)
+        render.out.print(
+            f"\n[bold]{entry['role']}[/] in storyline {entry['storyline_id']}: {entry['storyline_title']}",
+            highlight=False,
+        )
         render.say(f"  why: {entry['reason']}")
         matched = evidence.get("matched_entities", []) + evidence.get("matched_terms", [])
         if matched:
@@ -202,7 +231,9 @@ def explain(
     if result.processed and not result.storylines:
         render.say("It joined no storyline.")
         for entry in result.nearest:
-            render.say(f"  storyline {entry['storyline_id']} ({entry['storyline_title']}): score {entry['score']}; {entry['reason']}")
+            render.say(
+                f"  storyline {entry['storyline_id']} ({entry['storyline_title']}): score {entry['score']}; {entry['reason']}"
+            )
 
 
 def register(root: typer.Typer) -> None:

@@ -82,9 +82,7 @@ class Schedules(BaseModel):
 class Settings(BaseSettings):
     """Everything a run needs to know; built by :func:`load_settings`."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="STORYWATCH_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="STORYWATCH_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
     archive_dir: Path | None = None  # where live polls are captured to WARC (default: warc/ in the data dir)
