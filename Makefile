@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,25 @@ demo: $(BIN)/.installed
 	$(BIN)/storywatch replay seeds/
 	$(BIN)/storywatch storylines list
 
-# The whole test suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (database test).
-test: $(BIN)/.installed
+# The whole test suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (database test),
+# after the checks that keep the structure: lint, format, the import-linter contracts, types.
+test: lint
 	$(BIN)/python -m pytest
+
+# mypy and import-linter read files, not imports: they run on the installed layout
+# (flows/ as storywatch/flows/, ...), which tools/package_view.py lays out with links.
+VIEW := build/package-view
+lint: $(BIN)/.installed
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/python tools/package_view.py $(VIEW) > /dev/null
+	@# The contracts' report in full when one breaks, its last line when all are kept.
+	@cd $(VIEW) && report=$$($(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/pyproject.toml 2>&1) \
+		&& echo "$$report" | grep '^Contracts: ' || { echo "$$report"; exit 1; }
+	cd $(VIEW) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/build/mypy-cache -p storywatch
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/score_seeds.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -52,8 +53,9 @@ def from_bytes(data: bytes) -> MinHash:
     return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=values, scheme=SCHEME)
 
 
-def minhash_dtype() -> np.dtype:
-    return MinHash(num_perm=1, seed=1, scheme=SCHEME).hashvalues.dtype
+def minhash_dtype() -> np.dtype[np.unsignedinteger[Any]]:
+    dtype: np.dtype[np.unsignedinteger[Any]] = MinHash(num_perm=1, seed=1, scheme=SCHEME).hashvalues.dtype
+    return dtype
 
 
 class NearDuplicates:
@@ -103,9 +105,9 @@ def link_near_duplicates(session: Session, article_ids: Sequence[int]) -> dict[i
     for article, minhash in signed:
         if minhash is None:
             continue
-        original = index.original_of(minhash)
-        if original is not None:
-            article.duplicate_of_id = links[article.id] = original
+        copied = index.original_of(minhash)
+        if copied is not None:
+            article.duplicate_of_id = links[article.id] = copied
         article.minhash = to_bytes(minhash)
         index.add(article.id, minhash)
     return links

@@ -135,7 +135,11 @@ def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[Ar
         return None, f"{problem or url}: {exc}" if problem else f"entry {entry.identity}: {exc}"
     if partial and fetched and problem is None:
         problem = f"{url}: the page gave too little text; using the feed's text"
-    link = page.canonical_url if trustworthy_canonical(page.canonical_url, url) else canonical_url(url)
+    link = (
+        page.canonical_url
+        if page.canonical_url and trustworthy_canonical(page.canonical_url, url)
+        else canonical_url(url)
+    )
     if len(link) > MAX_URL:
         return None, f"{link[:80]}…: URL longer than {MAX_URL} characters; skipped"
     return ArticleRecord(

@@ -42,7 +42,8 @@ def add_alert(
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(Alert.id)
     )
-    return session.scalar(statement)
+    alert_id: int | None = session.scalar(statement)
+    return alert_id
 
 
 def alert_by_key(session: Session, key: str) -> Alert | None:

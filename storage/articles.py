@@ -77,7 +77,8 @@ def signatures_since(
     if since is not None:
         statement = statement.where(Article.published_at >= since)
     for article_id, data in session.execute(statement):
-        yield article_id, bytes(data)
+        if data is not None:
+            yield article_id, data
 
 
 def pending_articles(session: Session, *, limit: int | None = None) -> list[Article]:

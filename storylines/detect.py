@@ -240,7 +240,7 @@ class StorylineState:
         """The detector parameters with this storyline's learned overrides applied."""
         known = {f.name for f in fields(Params)}
         chosen = {k: v for k, v in self.overrides.items() if k in known}
-        return replace(params, **chosen) if chosen else params
+        return replace(params, **chosen) if chosen else params  # type: ignore[arg-type]  # floats and ints alike
 
     def index_keys(self, n: int) -> list[str]:
         """The storyline's ``n`` heaviest features (entities prefixed ``e:``), cached until it changes."""

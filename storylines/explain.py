@@ -11,7 +11,8 @@ from storywatch.core.enums import Role
 from storywatch.storage import storylines as storyline_store
 from storywatch.storage.models import Storyline, StorylineArticle
 from storywatch.storylines.detect import Params, StorylineState, assess, vectorize
-from storywatch.storylines.manage import get_article, load_stats
+from storywatch.storylines.manage import get_article
+from storywatch.storylines.service import load_stats
 from storywatch.storylines.text import features
 
 

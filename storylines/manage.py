@@ -31,15 +31,15 @@ from storywatch.storylines.detect import (
     Params,
     Stats,
     StorylineState,
+    assess,
     vectorize,
 )
 from storywatch.storylines.errors import StorylineError, UnknownStoryline
 from storywatch.storylines.service import (
-    _member,
     add_storyline_from_article,
     alert_payload,
-    assess,
     load_stats,
+    member_of,
 )
 from storywatch.storylines.text import features
 
@@ -84,7 +84,7 @@ def rebuild(session: Session, storyline: Storyline, params: Params | None = None
         vector = vectorize(texts[article.id], stats)
         when = article.published_at or article.fetched_at
         state.absorb(
-            features=texts[article.id], vector=vector, member=_member(article, vector), when=when, params=params
+            features=texts[article.id], vector=vector, member=member_of(article, vector), when=when, params=params
         )
     storyline.profile = state.to_profile()
     storyline.last_article_at = state.last_article_at
@@ -215,7 +215,7 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
     others = [m for m in state.members if m.article_id != article.id]
     similarity = max((vector.similarity(m.terms, m.entities)[0] for m in others), default=0.0)
     if role == Role.UNRELATED:
-        state.negatives = [*state.negatives, _member(article, vector)][-20:]
+        state.negatives = [*state.negatives, member_of(article, vector)][-20:]
     elif role == Role.DUPLICATE and similarity > 0.3:
         learned["duplicate_similarity"] = round(
             min(state.effective(Params()).duplicate_similarity, similarity - 0.01), 4

@@ -62,7 +62,8 @@ def _source(article: Article) -> str | None:
     return article.source or urlsplit(article.canonical_url).hostname
 
 
-def _member(article: Article, vector: ArticleVector) -> Member:
+def member_of(article: Article, vector: ArticleVector) -> Member:
+    """An article as a storyline remembers it: to recognise later retellings and count its outlets."""
     return Member(
         source=_source(article),
         article_id=article.id,
@@ -151,7 +152,7 @@ class _Batch:
             id=row.id, title=row.title, first_doc=self.stats.documents, last_doc=self.stats.documents
         )
         when = _when(article)
-        state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=self.params)
+        state.absorb(features=feats, vector=vector, member=member_of(article, vector), when=when, params=self.params)
         self.rows[row.id], self.states[row.id] = row, state
         self.changed.add(row.id)
         self.reindex(state)
@@ -462,7 +463,7 @@ def _record(
             )
             if alert_id is not None:
                 result.alert_ids.append(alert_id)
-    state.absorb(features=feats, vector=vector, member=_member(article, vector), when=when, params=batch.params)
+    state.absorb(features=feats, vector=vector, member=member_of(article, vector), when=when, params=batch.params)
     state.last_doc = batch.stats.documents
     batch.changed.add(state.id)
     batch.reindex(state)
