@@ -1,12 +1,12 @@
 """The root of every error storywatch raises on purpose.
 
 StorywatchError
- +-- ConfigError                 (storywatch.core.config)
- +-- StorageError                (storage.errors)
+ +-- ConfigError                 (storywatch.core.errors)
+ +-- StorageError                (storywatch.storage.errors)
  |    +-- SchemaOutOfDate
- +-- ArchiveError                (sources.errors: SourceError > ArchiveError, FetchError)
- +-- StorylineError              (storylines.errors)
- +-- DeliveryError               (alerts.errors)
+ +-- SourceError                 (storywatch.sources.errors: ArchiveError, FetchError, NotAFeed, ...)
+ +-- StorylineError              (storywatch.storylines.errors)
+ +-- DeliveryError               (storywatch.alerts.errors)
 
 The command line prints any of them as one line and exits with status 1; anything
 else is a bug and keeps its traceback.
