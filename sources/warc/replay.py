@@ -14,6 +14,7 @@ from warcio.bufferedreaders import ChunkedDataReader
 
 from storywatch.sources.errors import ArchiveError, ArchiveMiss
 from storywatch.sources.files import WARC_SUFFIXES, archive_files
+from storywatch.sources.urls import is_web_url
 from storywatch.sources.warc.common import UNREADABLE, is_chunked, require_warc, url_key
 
 
@@ -71,7 +72,7 @@ class WarcReplayTransport(httpx.AsyncBaseTransport):
                     ]
                     if record.rec_type == "response":
                         uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-                        if uri.lower().startswith(("http://", "https://")):
+                        if is_web_url(uri):
                             responses.append((uri, ids, _Recorded(path, records.get_record_offset())))
                     elif record.rec_type == "request":
                         methods.update(dict.fromkeys(ids, str(record.http_headers.protocol).upper()))

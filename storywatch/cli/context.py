@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +22,21 @@ class Options:
 
     config: Path | None = None
     db: str | None = None
+
+
+OutputFile = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
+]
+
+
+@contextmanager
+def output_to(path: Path | None) -> Iterator[IO[str]]:
+    """The file an --output option names (UTF-8, replaced), or standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8") as handle:
+        yield handle
 
 
 def options(ctx: typer.Context) -> Options:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from storywatch.cli import render
-from storywatch.cli.context import open_app, options
+from storywatch.cli.context import OutputFile, open_app, options, output_to
 
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 export_app = typer.Typer(
@@ -62,36 +61,27 @@ def db_upgrade(ctx: typer.Context) -> None:
 @export_app.command("assignments")
 def export_assignments(
     ctx: typer.Context,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Each article and the storyline it belongs to (or null), as JSONL, for scoring."""
     import json
 
-    lines = [json.dumps({"article": a.article, "storyline": a.storyline}) for a in open_app(ctx).export_assignments()]
-    text = "\n".join(lines) + ("\n" if lines else "")
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        render.report(f"Wrote {len(lines)} assignments to {output}")
+    assignments = open_app(ctx).export_assignments()
+    with output_to(output) as handle:
+        handle.writelines(json.dumps({"article": a.article, "storyline": a.storyline}) + "\n" for a in assignments)
+    if output is not None:
+        render.report(f"Wrote {len(assignments)} assignments to {output}")
 
 
 @export_app.command("articles")
 def export_articles(
     ctx: typer.Context,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Every stored article in the archive format (JSONL), which `storywatch replay` reads back."""
     app = open_app(ctx)
-    if output is None:
-        count = app.export_articles(sys.stdout)
-    else:
-        with output.open("w", encoding="utf-8") as handle:
-            count = app.export_articles(handle)
+    with output_to(output) as handle:
+        count = app.export_articles(handle)
     render.report(f"Exported {count} articles" + (f" to {output}" if output is not None else ""))
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from storywatch.cli import render
-from storywatch.cli.context import open_app
+from storywatch.cli.context import OutputFile, open_app, output_to
 
 feeds_app = typer.Typer(help="The feeds storywatch polls.", no_args_is_help=True)
 
@@ -42,16 +41,12 @@ def feeds_import(
 @feeds_app.command("export")
 def feeds_export(
     ctx: typer.Context,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Print the feeds as OPML."""
     document = open_app(ctx).export_feeds()
-    if output is None:
-        sys.stdout.write(document)
-    else:
-        output.write_text(document, encoding="utf-8")
+    with output_to(output) as handle:
+        handle.write(document)
 
 
 @feeds_app.command("list")
