@@ -35,7 +35,7 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Send every pending alert through every channel; record each outcome on the alert."""
     report = DeliveryReport()
-    for alert, storyline, article in alert_store.list_alerts(session, status=AlertStatus.PENDING):
+    for alert, storyline, article in alert_store.list_alerts(session, status=AlertStatus.PENDING, claim=True):
         view = alert_view(alert, storyline, article)
         errors = []
         deliveries = dict(alert.deliveries or {})

@@ -20,11 +20,13 @@ from prefect.cache_policies import NO_CACHE
 
 from storywatch.core import progress
 from storywatch.core.config import Settings
+from storywatch.core.terminal import printable
 from storywatch.flows import steps
-from storywatch.flows.replay import deliver_task, detect_task
+from storywatch.flows.replay import deliver_task
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import CaptureReplaySummary, PollSummary
 from storywatch.sources.fetch import Fetcher, FetchPolicy
+from storywatch.sources.netguard import guarded_http_transport
 from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry, PageResults, fetch_articles, poll_feeds
 from storywatch.sources.warc import RecordingTransport, WarcReplayTransport, capture_feeds
 from storywatch.storage import feeds as feed_store
@@ -45,7 +47,7 @@ def _transport(archive_dir: str | None, replay: list[str] | None) -> tuple[httpx
         return _REPLAYS[key], False
     if archive_dir:
         Path(archive_dir).mkdir(parents=True, exist_ok=True)
-        return RecordingTransport(httpx.AsyncHTTPTransport(), archive_dir), True
+        return RecordingTransport(guarded_http_transport(), archive_dir), True
     return None, True
 
 
@@ -62,8 +64,9 @@ async def _with_fetcher(
 
 
 @task(name="due-feeds", cache_policy=NO_CACHE)
-def due_task(database_url: str, now: datetime, feed_id: int | None, force: bool) -> list[FeedRequest]:
-    return steps.due_feeds(database_url, now=now, feed_id=feed_id, force=force)
+def due_task(settings: Settings, now: datetime, feed_id: int | None, force: bool) -> list[FeedRequest]:
+    """The feeds due now, each with its validators (and a private feed's credentials, for this round)."""
+    return steps.due_feeds(settings.database_url, now=now, feed_id=feed_id, force=force, box=settings.secret_box())
 
 
 @task(name="fetch-feeds", cache_policy=NO_CACHE)
@@ -73,7 +76,7 @@ def fetch_feeds_task(requests: list[FeedRequest], archive_dir: str | None, repla
     logger = get_run_logger()
     for poll in polls:
         if poll.error:
-            logger.warning("%s", poll.error)
+            logger.warning("%s", printable(poll.error))
     return polls
 
 
@@ -92,13 +95,13 @@ def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: l
     )
     logger = get_run_logger()
     for problem in result.problems:
-        logger.warning("%s", problem)
+        logger.warning("%s", printable(problem))
     return result
 
 
 @task(name="store-polled", cache_policy=NO_CACHE)
-def store_polled_task(database_url: str, polls: list[FeedPoll], pages: PageResults, now: datetime) -> list[int]:
-    """Store each answering feed's state, its new entries and their articles, in one transaction."""
+def store_polled_task(database_url: str, polls: list[FeedPoll], pages: PageResults, now: datetime) -> steps.Stored:
+    """Store each answering feed's state, entries and articles, and match the new articles, in one transaction."""
     return steps.store_polled(database_url, polls, pages.articles, pages.retry, now=now)
 
 
@@ -117,13 +120,13 @@ def poll_flow(
     settings = run_settings(settings, config_file)
     url = settings.database_url
     clock = now or datetime.now(UTC)
-    requests = due_task(url, clock, feed_id, force)
+    requests = due_task(settings, clock, feed_id, force)
     progress.start("poll", len(requests))
     polls = fetch_feeds_task(requests, archive_dir, replay)
     progress.advance("poll", len(requests))
     entries = record_task(url, polls, clock)
     pages = fetch_pages_task(entries, archive_dir, replay)
-    new_ids = store_polled_task(url, polls, pages, clock)
+    stored = store_polled_task(url, polls, pages, clock)
     summary = PollSummary(
         feeds=len(requests),
         not_modified=sum(1 for p in polls if p.not_modified),
@@ -131,9 +134,10 @@ def poll_flow(
         warnings=[p.warning for p in polls if p.warning],
         new_entries=len(entries),
         page_problems=pages.problems,
+        store_problems=stored.problems,
         retry_later=len(pages.retry),
-        new_articles=len(new_ids),
-        detected=detect_task(url, False),
+        new_articles=len(stored.new_ids),
+        detected=stored.detected,
     )
     summary.delivery = deliver_task(settings, quiet)
     progress.finish("poll")
@@ -161,4 +165,5 @@ def replay_capture_flow(
         new_articles=sum(r.new_articles for r in rounds),
         alerts=[a for r in rounds for a in r.alerts],
         failed=[f for r in rounds for f in r.failed],
+        problems=list(_REPLAYS[tuple(sorted(captures))].problems) if tuple(sorted(captures)) in _REPLAYS else [],
     )

@@ -9,10 +9,11 @@ from storywatch.alerts import enabled_channels
 from storywatch.core import progress
 from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
+from storywatch.core.terminal import printable
 from storywatch.flows import steps
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
-from storywatch.sources.archive import read_archives
+from storywatch.sources.archive import failed_inputs, read_archives
 from storywatch.sources.records import ArchiveRead
 from storywatch.storylines import Params
 
@@ -23,14 +24,16 @@ def read_archives_task(paths: list[str]) -> ArchiveRead:
     read = read_archives(paths)
     logger = get_run_logger()
     for problem in read.problems:
-        logger.warning("skipped %s", problem)
+        logger.warning("skipped %s", printable(problem))
     return read
 
 
-@task(name="store-articles", cache_policy=NO_CACHE)
-def store_task(database_url: str, records: list[ArticleRecord]) -> list[int]:
-    """Store one batch of articles; only the new ones go on to detection."""
-    return steps.store(database_url, records)
+@task(name="store-and-detect", cache_policy=NO_CACHE)
+def store_and_detect_task(
+    database_url: str, records: list[ArticleRecord], discover: bool, params: Params | None = None
+) -> steps.Stored:
+    """Store one batch of articles and match the new ones against the storylines, in one transaction."""
+    return steps.store_and_detect(database_url, records, discover=discover, params=params)
 
 
 @task(name="detect-storylines", cache_policy=NO_CACHE)
@@ -59,12 +62,19 @@ def replay_flow(
     settings = run_settings(settings, config_file)
     url = settings.database_url
     read = read_archives_task(paths)
-    summary = ReplaySummary(read=len(read.records), problems=[str(p) for p in read.problems])
+    summary = ReplaySummary(
+        read=len(read.records),
+        problems=[str(p) for p in read.problems if not p.kept],
+        notes=[str(p) for p in read.problems if p.kept],
+        failed_inputs=failed_inputs(paths, read),
+    )
     progress.start("replay", len(read.records))
     for start in range(0, len(read.records), batch_size):
         batch = read.records[start : start + batch_size]
-        summary.new_articles += len(store_task(url, batch))
-        summary.detected.add(detect_task(url, discover, params))
+        stored = store_and_detect_task(url, batch, discover, params)
+        summary.new_articles += len(stored.new_ids)
+        summary.problems += stored.problems
+        summary.detected.add(stored.detected)
         progress.advance("replay", len(batch))
     if not read.records:  # still deliver alerts a crashed earlier run left pending
         summary.detected.add(detect_task(url, discover, params))

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
 from storywatch.alerts import Channel, deliver_pending
+from storywatch.core.errors import ConfigError
 from storywatch.core.records import ArticleRecord
+from storywatch.core.secrets import SecretBox
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, OverdueSummary
 from storywatch.sources.dedupe import link_near_duplicates
 from storywatch.sources.fetch import backoff_delay
@@ -19,7 +25,9 @@ from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry
 from storywatch.storage import Database, open_database
 from storywatch.storage import articles as article_store
 from storywatch.storage import feeds as feed_store
-from storywatch.storylines import Params, check_overdue, process_pending
+from storywatch.storage.locks import lock_storylines
+from storywatch.storage.models import Feed
+from storywatch.storylines import DetectionResult, Params, check_overdue, process_pending
 
 _DATABASES: dict[str, Database] = {}
 
@@ -38,24 +46,66 @@ def forget_databases() -> None:
     _DATABASES.clear()
 
 
-def store(url: str, records: Sequence[ArticleRecord]) -> list[int]:
-    """Store a batch of articles and link the copies among them; returns the ids of those not seen before."""
-    with database(url).transaction() as session:
-        new = article_store.store_articles(session, records)
-        link_near_duplicates(session, new)
-        return new
+@dataclass(slots=True)
+class Stored:
+    """What storing a batch gave: the new articles' ids, and the records the database refused."""
+
+    new_ids: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    detected: DetectSummary = field(default_factory=DetectSummary)
 
 
-def detect(url: str, *, discover: bool, params: Params | None = None) -> DetectSummary:
-    """Match every pending article against the storylines, in one transaction."""
-    with database(url).transaction() as session:
-        result = process_pending(session, discover=discover, params=params)
+def _store(session: Session, records: Sequence[ArticleRecord], *, feed_id: int | None = None) -> Stored:
+    new, refused = article_store.store_articles_each(session, records, feed_id=feed_id)
+    return Stored(new, [f"{record.origin or record.url}: {why}; skipped" for record, why in refused])
+
+
+def _link_copies(session: Session, new_ids: Sequence[int], stored: Stored) -> None:
+    """Link syndicated copies; a failure here costs the links, never the articles."""
+    try:
+        with session.begin_nested():
+            link_near_duplicates(session, new_ids)
+    except (SQLAlchemyError, ValueError, OverflowError) as exc:
+        stored.problems.append(f"near-duplicate links of this batch were not made ({type(exc).__name__}: {exc})")
+
+
+def _summary(result: DetectionResult) -> DetectSummary:
     return DetectSummary(
         processed=result.processed,
         roles={str(role): n for role, n in result.roles.items()},
         alerts=list(result.alert_ids),
         new_storylines=len(result.new_storylines),
     )
+
+
+def store(url: str, records: Sequence[ArticleRecord]) -> list[int]:
+    """Store a batch of articles and link the copies among them; returns the ids of those not seen before."""
+    with database(url).transaction() as session:
+        stored = _store(session, records)
+        _link_copies(session, stored.new_ids, stored)
+        return stored.new_ids
+
+
+def detect(url: str, *, discover: bool, params: Params | None = None) -> DetectSummary:
+    """Match every pending article against the storylines, in one transaction."""
+    with database(url).transaction() as session:
+        return _summary(process_pending(session, discover=discover, params=params))
+
+
+def store_and_detect(
+    url: str, records: Sequence[ArticleRecord], *, discover: bool, params: Params | None = None
+) -> Stored:
+    """Store a batch and match it, in one transaction that holds the storylines lock throughout.
+
+    Another process's batch waits, then sees this one whole: two replays at once give what one
+    replay of both in turn gives. A crash rolls the batch back; the next run stores it again.
+    """
+    with database(url).transaction() as session:
+        lock_storylines(session)  # before the inserts: a unique key another batch holds would deadlock
+        stored = _store(session, records)
+        _link_copies(session, stored.new_ids, stored)
+        stored.detected = _summary(process_pending(session, discover=discover, params=params))
+        return stored
 
 
 def overdue(url: str, now: datetime) -> OverdueSummary:
@@ -72,8 +122,13 @@ def deliver(url: str, channels: Sequence[Channel]) -> DeliverySummary:
     return DeliverySummary(delivered=len(report.delivered), failed=list(report.failed))
 
 
-def due_feeds(url: str, *, now: datetime, feed_id: int | None = None, force: bool = False) -> list[FeedRequest]:
-    """The feeds to poll now (all of them, or ``feed_id``, when ``force``), with their validators."""
+def due_feeds(
+    url: str, *, now: datetime, feed_id: int | None = None, force: bool = False, box: SecretBox | None = None
+) -> list[FeedRequest]:
+    """The feeds to poll now (all of them, or ``feed_id``, when ``force``), with their validators.
+
+    A private feed's password is opened with ``box`` for this round only.
+    """
     with database(url).transaction() as session:
         if force and feed_id is not None:
             found = feed_store.feed_by_id(session, feed_id)
@@ -82,7 +137,17 @@ def due_feeds(url: str, *, now: datetime, feed_id: int | None = None, force: boo
             rows = feed_store.all_feeds(session)
         else:
             rows = feed_store.due_feeds(session, now, feed_id=feed_id)
-        return [FeedRequest(f.id, f.url, f.etag, f.last_modified) for f in rows]
+        return [_request(f, box) for f in rows]
+
+
+def _request(feed: Feed, box: SecretBox | None) -> FeedRequest:
+    if feed.username is None:
+        return FeedRequest(feed.id, feed.url, feed.etag, feed.last_modified)
+    try:
+        password = box.open(feed.password) if box is not None and feed.password else ""
+    except ConfigError as exc:
+        return FeedRequest(feed.id, feed.url, feed.etag, feed.last_modified, problem=f"feed {feed.url}: {exc}")
+    return FeedRequest(feed.id, feed.url, feed.etag, feed.last_modified, auth=(feed.username, password))
 
 
 def record_polls(url: str, polls: Sequence[FeedPoll], *, now: datetime) -> list[NewEntry]:
@@ -122,42 +187,83 @@ def store_polled(
     retry: Sequence[NewEntry],
     *,
     now: datetime,
-) -> list[int]:
-    """In one transaction: each answering feed's health and validators, its new entries, their articles.
+    detect: bool = True,
+) -> Stored:
+    """In one transaction: each answering feed's health, validators, new entries and articles; then detection.
 
-    An entry whose page could not be fetched and whose feed gave no text is left unrecorded,
-    and its feed keeps its old validators, so the next round fetches the feed and tries again.
+    Each feed is stored in a savepoint of its own: one the database refuses is recorded as that
+    feed's error (and retried, with backoff, next round) while the others are kept. An entry
+    whose page could not be fetched and whose feed gave no text is left unrecorded, and its feed
+    keeps its old validators, so the next round fetches the feed and tries again.
     """
-    new_ids: list[int] = []
     retry_keys = {(r.feed_id, r.entry.identity) for r in retry}
+    by_feed: dict[int, list[tuple[NewEntry, ArticleRecord]]] = {}
+    for new, record in articles:
+        by_feed.setdefault(new.feed_id, []).append((new, record))
+    stored = Stored()
     with database(url).transaction() as session:
+        lock_storylines(session)  # before the inserts: a unique key another round holds would deadlock
         alive = {f.id: f for f in feed_store.feeds_by_ids(session, [p.feed_id for p in polls])}
         for poll in polls:
             feed = alive.get(poll.feed_id)
             if feed is None or not poll.ok:
                 continue  # removed during the round, or its failure is already recorded
-            retrying = any(key[0] == feed.id for key in retry_keys)
-            feed_store.record_success(
-                session,
-                feed,
-                now=now,
-                status=poll.status or 200,
-                etag=poll.etag,
-                last_modified=poll.last_modified,
-                permanent_url=poll.permanent_url,
-                warning=poll.warning,
-                keep_validators=retrying,
-            )
-            identities = [e.identity for e in poll.entries if e.identity and (feed.id, e.identity) not in retry_keys]
-            if feed_store.new_entry_identities(session, feed.id, identities):
-                feed.last_new_entry_at = now
-        by_feed: dict[int | None, list[tuple[NewEntry, ArticleRecord]]] = {}
-        for new, record in articles:
-            by_feed.setdefault(new.feed_id if new.feed_id in alive else None, []).append((new, record))
-        for feed_id, items in sorted(by_feed.items(), key=lambda item: item[0] or 0):
-            new_ids += article_store.store_articles(session, [record for _, record in items], feed_id=feed_id)
-            if feed_id is not None:
-                identities_to_urls = {new.entry.identity: record.url for new, record in items if new.entry.identity}
-                feed_store.link_entries(session, feed_id, identities_to_urls)
-        link_near_duplicates(session, new_ids)
-    return sorted(new_ids)
+            items = by_feed.get(feed.id, [])
+            try:
+                with session.begin_nested():
+                    ids, refused = _store_feed(session, feed, poll, items, retry_keys, now=now)
+            except (SQLAlchemyError, ValueError, OverflowError) as exc:
+                why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                _record_failed_store(session, feed, why, now=now)
+                stored.problems.append(f"feed {feed.url}: this round's entries could not be stored ({why})")
+                continue
+            stored.new_ids += ids
+            stored.problems += [f"{record.origin or record.url}: {why}; skipped" for record, why in refused]
+        _link_copies(session, stored.new_ids, stored)
+        if detect:
+            stored.detected = _summary(process_pending(session, discover=False))
+    stored.new_ids.sort()
+    return stored
+
+
+def _store_feed(
+    session: Session,
+    feed: Feed,
+    poll: FeedPoll,
+    items: Sequence[tuple[NewEntry, ArticleRecord]],
+    retry_keys: set[tuple[int, str | None]],
+    *,
+    now: datetime,
+) -> tuple[list[int], list[tuple[ArticleRecord, str]]]:
+    """One answering feed: its health, validators and new entries, and the articles they became."""
+    retrying = any(key[0] == feed.id for key in retry_keys)
+    feed_store.record_success(
+        session,
+        feed,
+        now=now,
+        status=poll.status or 200,
+        etag=poll.etag,
+        last_modified=poll.last_modified,
+        permanent_url=poll.permanent_url,
+        warning=poll.warning,
+        keep_validators=retrying,
+    )
+    identities = [e.identity for e in poll.entries if e.identity and (feed.id, e.identity) not in retry_keys]
+    if feed_store.new_entry_identities(session, feed.id, identities):
+        feed.last_new_entry_at = now
+    ids, refused = article_store.store_articles_each(session, [record for _, record in items], feed_id=feed.id)
+    identities_to_urls = {new.entry.identity: record.url for new, record in items if new.entry.identity}
+    feed_store.link_entries(session, feed.id, identities_to_urls)
+    return ids, refused
+
+
+def _record_failed_store(session: Session, feed: Feed, why: str, *, now: datetime) -> None:
+    """The feed answered but its entries could not be stored: an error on the feed, tried again with backoff."""
+    delay = backoff_delay(
+        feed.consecutive_errors + 1,
+        base=feed.poll_interval_seconds,
+        rng=random.Random(f"{feed.id}:{feed.consecutive_errors}"),
+    )
+    feed_store.record_failure(
+        session, feed, now=now, status=feed.last_status, error=f"entries could not be stored: {why}", delay=delay
+    )

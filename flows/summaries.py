@@ -35,7 +35,9 @@ class ReplaySummary:
     """A replay of archives: what was read, stored, matched, alerted and delivered."""
 
     read: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # lines and files skipped, records refused
+    notes: list[str] = field(default_factory=list)  # changes to articles that were kept: a cut title, a clamped date
+    failed_inputs: list[str] = field(default_factory=list)  # paths that gave nothing: missing, refused, every line bad
     new_articles: int = 0
     detected: DetectSummary = field(default_factory=DetectSummary)
     delivery: DeliverySummary = field(default_factory=DeliverySummary)
@@ -67,6 +69,7 @@ class PollSummary:
     warnings: list[str] = field(default_factory=list)
     new_entries: int = 0
     page_problems: list[str] = field(default_factory=list)
+    store_problems: list[str] = field(default_factory=list)
     retry_later: int = 0
     new_articles: int = 0
     detected: DetectSummary = field(default_factory=DetectSummary)
@@ -86,6 +89,7 @@ class CaptureReplaySummary:
     new_articles: int = 0
     alerts: list[int] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # capture files cut short, read up to the cut
 
 
 @dataclass(slots=True)

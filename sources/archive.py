@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from storywatch.core.records import ArticleRecord
+from storywatch.sources.boundary import Refused, admit
 from storywatch.sources.clean import clean_html
 from storywatch.sources.dates import parse_published
 from storywatch.sources.errors import ArchiveError, SourceError
@@ -39,20 +41,26 @@ __all__ = [
 ]
 
 
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""The longest archive line read: an article's JSON (HTML included) beyond this is a dump, not an article."""
+
+
 def record_from_json(obj: Any, *, origin: str) -> ArticleRecord:
-    """One archive line's object as an article; raises ArchiveError saying what is missing."""
+    """One archive line's object as an article; raises ArchiveError saying what is missing or wrong."""
     if not isinstance(obj, dict):
         raise ArchiveError("expected a JSON object with url, title, published and text or html")
     missing = [name for name in ("url", "title", "published") if not obj.get(name)]
     if missing:
         raise ArchiveError(f"missing {', '.join(missing)}")
+    for name in ("url", "canonical_url", "title", "text", "html", "source", "language"):
+        if obj.get(name) is not None and not isinstance(obj[name], str):
+            raise ArchiveError(f"'{name}' must be a string, not {_json_type(obj[name])}")
+    archive_id = obj.get("id")
+    if archive_id is not None and (isinstance(archive_id, bool) or not isinstance(archive_id, (str, int))):
+        raise ArchiveError(f"'id' must be a string or a number, not {_json_type(archive_id)}")
     url = obj.get("canonical_url") or obj["url"]
-    if not isinstance(url, str):
-        raise ArchiveError("'url' must be a string")
-    text, title, language = obj.get("text"), str(obj["title"]).strip(), obj.get("language")
+    text, title, language = obj.get("text"), obj["title"].strip(), obj.get("language")
     if not text and obj.get("html"):
-        if not isinstance(obj["html"], str):
-            raise ArchiveError("'html' must be a string")
         try:
             page = clean_html(obj["html"], url)
         except SourceError as exc:
@@ -60,7 +68,6 @@ def record_from_json(obj: Any, *, origin: str) -> ArticleRecord:
         text, language = page.text, language or page.language
     if not isinstance(text, str) or not text.strip():
         raise ArchiveError("no article text: give 'text' or 'html'")
-    archive_id = obj.get("id")
     return ArticleRecord(
         url=canonical_url(url),
         title=title,
@@ -74,11 +81,19 @@ def record_from_json(obj: Any, *, origin: str) -> ArticleRecord:
     )
 
 
+def _json_type(value: object) -> str:
+    return {dict: "an object", list: "a list", bool: "true or false", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
 def read_text_article(path: Path) -> ArticleRecord:
     """A plain-text article: title line, date line, body."""
     try:
         raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ArchiveError(f"not UTF-8 text (byte {exc.start}): save the article as UTF-8") from exc
+    except OSError as exc:
         raise ArchiveError(f"cannot read: {exc}") from exc
     lines = raw.splitlines()
     if len(lines) < 3:
@@ -97,33 +112,83 @@ def read_text_article(path: Path) -> ArticleRecord:
     )
 
 
-def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with (
-        gzip.open(path, "rt", encoding="utf-8", errors="replace")
-        if path.name.endswith(".gz")
-        else path.open(encoding="utf-8", errors="replace")
-    ) as handle:
-        yield from enumerate(handle, start=1)
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
+    """(number, bytes) for each line; None for a line longer than MAX_LINE_BYTES (skipped unread).
+
+    A gzip file cut short raises EOFError at the point where it ends.
+    """
+    with gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb") as handle:
+        number = 0
+        while True:
+            line = handle.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := handle.readline(1024 * 1024)) and not rest.endswith(b"\n"):
+                    pass
+                yield number, None
+                continue
+            yield number, line
 
 
-def read_jsonl(path: Path, into: ArchiveRead) -> None:
+def read_jsonl(path: Path, into: ArchiveRead, *, latest: datetime | None = None) -> None:
     """Append every readable line of a JSONL archive to ``into``; bad lines become problems."""
     try:
-        for number, line in _jsonl_lines(path):
+        for number, raw in _jsonl_lines(path):
+            if raw is None:
+                into.problems.append(
+                    ArchiveProblem(str(path), number, f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MB; skipped")
+                )
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw.decode("utf-8", errors="replace")
+                into.problems.append(
+                    ArchiveProblem(
+                        str(path), number, f"invalid UTF-8 at byte {exc.start}, replaced by U+FFFD", kept=True
+                    )
+                )
             if not line.strip():
                 continue
             try:
-                into.records.append(record_from_json(json.loads(line), origin=f"{path}:{number}"))
+                record = record_from_json(json.loads(line), origin=f"{path}:{number}")
+                admitted, notes = admit(record, latest=latest)
             except json.JSONDecodeError as exc:
                 into.problems.append(ArchiveProblem(str(path), number, f"not valid JSON ({exc.msg})"))
-            except ArchiveError as exc:
+            except RecursionError:
+                into.problems.append(ArchiveProblem(str(path), number, "JSON nested too deeply to read"))
+            except ValueError as exc:  # json's limit on the digits of an integer, among others
+                into.problems.append(ArchiveProblem(str(path), number, f"cannot read the JSON: {exc}"))
+            except (ArchiveError, Refused) as exc:
                 into.problems.append(ArchiveProblem(str(path), number, str(exc)))
-    except (OSError, EOFError) as exc:
+            else:
+                into.records.append(admitted)
+                into.problems.extend(ArchiveProblem(str(path), number, note, kept=True) for note in notes)
+    except EOFError:
+        into.problems.append(
+            ArchiveProblem(str(path), None, "the compressed file ends early (truncated); lines up to there were read")
+        )
+    except (OSError, gzip.BadGzipFile, zlib.error) as exc:
         into.problems.append(ArchiveProblem(str(path), None, f"cannot read: {exc}"))
 
 
-def read_archives(paths: Iterable[str | Path]) -> ArchiveRead:
-    """Read every article of the given files and folders, ordered by publication time then id."""
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why a path given to replay is refused: a FIFO, socket or device would block or never end."""
+    if path.is_fifo():
+        return "a named pipe (FIFO), not a file: replay reads files and folders only"
+    if path.is_socket() or path.is_char_device() or path.is_block_device():
+        return "a device or socket, not a file: replay reads files and folders only"
+    return None
+
+
+def read_archives(paths: Iterable[str | Path], *, latest: datetime | None = None) -> ArchiveRead:
+    """Read every article of the given files and folders, ordered by publication time then id.
+
+    ``latest`` is the latest publication date believed (default: a day past the wall clock);
+    later dates are clamped and flagged.
+    """
     from storywatch.sources.warc import read_warc_articles  # WARC pages need warcio: only when given
 
     result = ArchiveRead()
@@ -131,24 +196,47 @@ def read_archives(paths: Iterable[str | Path]) -> ArchiveRead:
         path = Path(given)
         if not path.exists():
             result.problems.append(ArchiveProblem(str(path), None, "no such file or folder"))
+            result.failed.append(str(path))
             continue
-        for file in archive_files([path]):
-            if file.name.endswith(TEXT_SUFFIXES):
+        before = len(result.records)
+        files = archive_files([path])
+        if not files:
+            result.problems.append(
+                ArchiveProblem(
+                    str(path), None, "no archive under this folder (.jsonl, .jsonl.gz, .txt, .warc, .warc.gz)"
+                )
+            )
+        for file in files:
+            refused = _not_a_regular_file(file)
+            if refused:
+                result.problems.append(ArchiveProblem(str(file), None, refused))
+            elif file.name.endswith(TEXT_SUFFIXES):
                 try:
-                    result.records.append(read_text_article(file))
-                except ArchiveError as exc:
+                    admitted, notes = admit(read_text_article(file), latest=latest)
+                except (ArchiveError, Refused) as exc:
                     result.problems.append(ArchiveProblem(str(file), None, str(exc)))
+                else:
+                    result.records.append(admitted)
+                    result.problems.extend(ArchiveProblem(str(file), None, note, kept=True) for note in notes)
             elif file.name.endswith(JSONL_SUFFIXES):
-                read_jsonl(file, result)
+                read_jsonl(file, result, latest=latest)
             elif is_warc(file):
-                result.extend(read_warc_articles([file]))
+                result.extend(read_warc_articles([file], latest=latest))
             else:
                 result.problems.append(
                     ArchiveProblem(
                         str(file), None, "not an archive: expected .jsonl, .jsonl.gz, .txt, .warc or .warc.gz"
                     )
                 )
+        if len(result.records) == before:
+            result.failed.append(str(path))
     return result.sort()
+
+
+def failed_inputs(paths: Iterable[str | Path], read: ArchiveRead) -> list[str]:
+    """The paths given to a replay that gave no article at all (missing, refused, or every line bad)."""
+    given = {str(Path(p)) for p in paths}
+    return [p for p in read.failed if p in given]
 
 
 def archive_line(

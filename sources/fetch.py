@@ -11,6 +11,7 @@ The transport is the one seam: live, recording and WARC replay transports all fi
 from __future__ import annotations
 
 import asyncio
+import base64
 import http
 import random
 import time
@@ -24,6 +25,7 @@ import brotli
 import httpx
 
 import storywatch
+from storywatch.core.secrets import redact_url, split_credentials
 from storywatch.sources.dates import http_date
 from storywatch.sources.errors import (
     ConnectError,
@@ -33,7 +35,7 @@ from storywatch.sources.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
-from storywatch.sources.netguard import GuardedTransport
+from storywatch.sources.netguard import GuardedTransport, guarded_http_transport
 
 MB = 1024 * 1024
 FEED_MAX_BYTES = 10 * MB
@@ -122,6 +124,7 @@ class FetchTarget(NamedTuple):
     etag: str | None = None
     last_modified: str | None = None
     max_bytes: int | None = None
+    auth: tuple[str, str] | None = None  # (user, password) of a private feed, sent to its own origin only
 
 
 class Fetcher:
@@ -151,9 +154,13 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         policy = self.policy
-        transport = self._transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=policy.max_connections)
-        )
+        limits = httpx.Limits(max_connections=policy.max_connections)
+        if self._transport is not None:
+            transport = self._transport
+        elif self._guard:  # the address is checked again where each connection is opened
+            transport = guarded_http_transport(limits=limits, allowed_hosts=self._allowed_hosts)
+        else:
+            transport = httpx.AsyncHTTPTransport(limits=limits)
         if self._guard:
             transport = GuardedTransport(transport, allowed_hosts=self._allowed_hosts)
         self._client = httpx.AsyncClient(
@@ -185,15 +192,24 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         max_bytes: int | None = None,
+        auth: tuple[str, str] | None = None,
     ) -> FetchResult:
-        """GET a URL (conditionally, given validators), following redirects; raise FetchError on failure."""
+        """GET a URL (conditionally, given validators), following redirects; raise FetchError on failure.
+
+        ``auth`` is sent as HTTP Basic authentication to the URL's own origin, never to a host it
+        redirects to. Credentials written into the URL itself are taken out of it first, so no
+        message, log line or capture ever holds them.
+        """
         client = self._client
         if client is None:
             raise RuntimeError("use the Fetcher as `async with Fetcher(...) as fetcher` before fetching")
+        clean, user, password = split_credentials(url)
+        if user is not None and auth is None:
+            auth = (user, password or "")
         try:
-            start = httpx.URL(url)
+            start = httpx.URL(clean)
         except (httpx.InvalidURL, TypeError) as exc:
-            raise FetchError(f"cannot fetch {url!r}: not a valid URL ({exc}); check the address") from exc
+            raise FetchError(f"cannot fetch {redact_url(url)!r}: not a valid URL ({exc}); check the address") from exc
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -206,7 +222,7 @@ class Fetcher:
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.policy.total_timeout):
-                    return await self._exchange(client, start, headers, limit, started)
+                    return await self._exchange(client, start, headers, limit, started, auth)
             except TimeoutError as exc:
                 raise FetchTimeout(
                     f"{url} gave no complete answer within {self.policy.total_timeout:g} s; "
@@ -220,7 +236,11 @@ class Fetcher:
             spec = FetchTarget(target) if isinstance(target, str) else FetchTarget(*target)
             try:
                 return await self.fetch(
-                    spec.url, etag=spec.etag, last_modified=spec.last_modified, max_bytes=spec.max_bytes
+                    spec.url,
+                    etag=spec.etag,
+                    last_modified=spec.last_modified,
+                    max_bytes=spec.max_bytes,
+                    auth=spec.auth,
                 )
             except FetchError as exc:
                 return exc
@@ -238,13 +258,22 @@ class Fetcher:
         return self._per_host[key]
 
     async def _exchange(
-        self, client: httpx.AsyncClient, start: httpx.URL, headers: dict[str, str], limit: int, started: float
+        self,
+        client: httpx.AsyncClient,
+        start: httpx.URL,
+        headers: dict[str, str],
+        limit: int,
+        started: float,
+        auth: tuple[str, str] | None = None,
     ) -> FetchResult:
         redirects: list[Redirect] = []
         current = start
         while True:
+            sent = dict(headers)
+            if auth is not None and _same_origin(current, start):
+                sent["Authorization"] = _basic_auth(*auth)
             try:
-                response = await client.send(client.build_request("GET", current, headers=headers), stream=True)
+                response = await client.send(client.build_request("GET", current, headers=sent), stream=True)
             except httpx.HTTPError as exc:
                 raise _translate(exc, current, self.policy) from exc
             except OSError as exc:
@@ -285,11 +314,24 @@ class Fetcher:
             )
 
 
+def _basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
 def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
     try:
-        return current.join(location)
+        target = current.join(location)
     except httpx.InvalidURL as exc:
-        raise FetchError(f"{current} redirected to an invalid address {location!r}; the site is broken") from exc
+        raise FetchError(
+            f"{current} redirected to an invalid address {redact_url(location)!r}; the site is broken"
+        ) from exc
+    if target.userinfo:  # credentials offered in a Location header are neither followed nor shown
+        target = httpx.URL(split_credentials(str(target))[0])
+    return target
 
 
 def _status_error(response: httpx.Response, url: httpx.URL) -> HTTPStatusError:

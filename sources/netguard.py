@@ -7,8 +7,12 @@ IPv6 (IPv4 addresses embedded in IPv6 ones included), as is any scheme but http 
 serve feeds on loopback); it is read at each check, never cached.
 
 The check resolves the name itself and refuses if *any* address is not public, because the
-connection may use any of them. The HTTP library resolves the name again when it connects, so
-a DNS server that answers differently the second time (rebinding) is not caught here.
+connection may use any of them. It runs twice: before each request (:class:`GuardedTransport`,
+which gives the clear early refusal), and where the connection is made
+(:class:`GuardedBackend`, httpcore's network backend), which resolves the name once, checks
+those addresses and connects to the one it checked. A DNS server that answers a public address
+for the first look and a private one for the connection (rebinding) is refused there. TLS still
+names the host (SNI) and the Host header is unchanged: only the address is pinned.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterable
+from typing import Any
 
+import httpcore
 import httpx
 
 from storywatch.sources.errors import ConnectError, FetchError, PrivateAddressRefused
@@ -101,6 +107,12 @@ def _refuse_non_public(url: httpx.URL, host: str, addresses: Iterable[str]) -> N
             )
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses a name resolves to (numeric strings), as the connection would use them."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
 def _needs_address_check(host: str, allowed_hosts: frozenset[str]) -> bool:
     return host not in allowed_hosts and not private_networks_allowed()
 
@@ -157,11 +169,67 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             _refuse_non_public(url, host, [str(literal)])
             return
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = await resolve(host, port)
         except OSError as exc:
             raise _resolution_failed(url, host, exc) from exc
-        _refuse_non_public(url, host, [str(info[4][0]) for info in infos])
+        _refuse_non_public(url, host, addresses)
 
     async def aclose(self) -> None:
         """Close the wrapped transport."""
         await self._transport.aclose()
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the address check where the socket is opened.
+
+    ``connect_tcp`` resolves the host once, refuses it unless every address is public, and
+    connects to the first checked address: the address used is the address checked.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend, *, allowed_hosts: Iterable[str] = ()) -> None:
+        self._inner = inner
+        self._allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        name = host.lower().strip("[]")
+        url = httpx.URL(scheme="http", host=name, port=port)
+        literal = _parse_address(name)
+        if literal is not None:
+            addresses = [str(literal)]
+        else:
+            try:
+                addresses = await resolve(name, port)
+            except OSError as exc:
+                raise _resolution_failed(url, name, exc) from exc
+            if not addresses:
+                raise ConnectError(f"cannot resolve {name}: no address; check the address or try again later")
+        if _needs_address_check(name, self._allowed_hosts):
+            _refuse_non_public(url, name, addresses)
+        return await self._inner.connect_tcp(
+            addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise PrivateAddressRefused(f"refused a connection to the local socket {path}: storywatch fetches over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def guarded_http_transport(
+    *, limits: httpx.Limits | None = None, allowed_hosts: Iterable[str] = ()
+) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport, its connections opened through :class:`GuardedBackend`."""
+    transport = httpx.AsyncHTTPTransport(limits=limits or httpx.Limits())
+    pool = transport._pool  # httpx builds the pool; its network backend is the one seam it leaves
+    pool._network_backend = GuardedBackend(pool._network_backend, allowed_hosts=allowed_hosts)
+    return transport

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from storywatch.core.records import ArticleRecord
+from storywatch.sources.boundary import Refused, admit, latest_accepted
 from storywatch.sources.clean import clean_or_fallback
 from storywatch.sources.dates import http_date
 from storywatch.sources.entries import FeedEntry
@@ -20,6 +21,8 @@ from storywatch.sources.fetch import PAGE_MAX_BYTES, Fetcher, FetchResult, Fetch
 from storywatch.sources.urls import MAX_URL, canonical_url, trustworthy_canonical
 
 MIN_PAGE_CHARS = 200  # a page yielding less text than this falls back to the feed's own text
+MAX_ENTRIES = 500
+"""Entries taken from one feed in one round (feeds list newest first); a feed of 100,000 costs no more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,11 @@ class FeedRequest:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    auth: tuple[str, str] | None = None  # a private feed's (user, password), opened for this round only
+    problem: str | None = None  # why the feed cannot be polled this round (its password cannot be opened)
+
+    def __repr__(self) -> str:  # a task's arguments may be logged: the password never is
+        return f"FeedRequest(feed_id={self.feed_id}, url={self.url!r}, auth={'***' if self.auth else None})"
 
 
 @dataclass(slots=True)
@@ -62,8 +70,12 @@ class NewEntry:
 
 async def poll_feeds(requests: list[FeedRequest], fetcher: Fetcher) -> list[FeedPoll]:
     """Fetch and parse every feed (conditional GET); one result per request, in order."""
-    answers = await fetcher.fetch_many(FetchTarget(r.url, r.etag, r.last_modified) for r in requests)
-    return [_interpret(request, answer) for request, answer in zip(requests, answers, strict=True)]
+    ready = [r for r in requests if r.problem is None]
+    answers = iter(await fetcher.fetch_many(FetchTarget(r.url, r.etag, r.last_modified, auth=r.auth) for r in ready))
+    return [
+        FeedPoll(feed_id=r.feed_id, url=r.url, error=r.problem) if r.problem else _interpret(r, next(answers))
+        for r in requests
+    ]
 
 
 def _interpret(request: FeedRequest, answer: FetchResult | FetchError) -> FeedPoll:
@@ -84,6 +96,13 @@ def _interpret(request: FeedRequest, answer: FetchResult | FetchError) -> FeedPo
         poll.error = f"feed {request.url}: {exc}"
         return poll
     poll.entries, poll.warning = list(parsed.entries), parsed.warning
+    if len(poll.entries) > MAX_ENTRIES:
+        cap = (
+            f"the feed lists {len(poll.entries):,} entries; the first {MAX_ENTRIES:,} are taken each round "
+            "(feeds list their newest first)"
+        )
+        poll.entries = poll.entries[:MAX_ENTRIES]
+        poll.warning = f"{poll.warning}; {cap}" if poll.warning else cap
     return poll
 
 
@@ -142,16 +161,24 @@ def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[Ar
     )
     if len(link) > MAX_URL:
         return None, f"{link[:80]}…: URL longer than {MAX_URL} characters; skipped"
-    return ArticleRecord(
+    served = _served_at(answer)
+    record = ArticleRecord(
         url=link,
         title=entry.title or page.title or "",
         text=page.text,
-        published=entry.published or page.published or _served_at(answer) or datetime.now(UTC),
+        published=entry.published or page.published or served or datetime.now(UTC),
         source=new.feed_title,
         language=page.language,
         partial=partial,
         origin=entry.link or url,
-    ), problem
+    )
+    try:  # in replay the capture's Date header is "now": a date a day past it is not believed
+        admitted, notes = admit(record, latest=latest_accepted(served))
+    except Refused as exc:
+        return None, f"{link}: {exc}; skipped"
+    if notes:
+        problem = "; ".join(filter(None, [problem, f"{link}: {', '.join(notes)}"]))
+    return admitted, problem
 
 
 def _served_at(answer: FetchResult | FetchError | None) -> datetime | None:

@@ -15,6 +15,7 @@ class ArchiveProblem:
     path: str
     line: int | None
     message: str
+    kept: bool = False  # a note on an article that was kept (a cut title, a clamped date), not a skip
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
@@ -27,10 +28,12 @@ class ArchiveRead:
 
     records: list[ArticleRecord] = field(default_factory=list)
     problems: list[ArchiveProblem] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # inputs that gave no article: missing, refused, all bad
 
     def extend(self, other: ArchiveRead) -> None:
         self.records.extend(other.records)
         self.problems.extend(other.problems)
+        self.failed.extend(other.failed)
 
     def sort(self) -> ArchiveRead:
         self.records.sort(key=replay_order)

@@ -9,6 +9,7 @@ import httpx
 
 from storywatch.core.records import ArticleRecord
 from storywatch.sources.archive import read_text_article, record_from_json
+from storywatch.sources.boundary import Refused, admit
 from storywatch.sources.clean import clean_html
 from storywatch.sources.errors import ArchiveError, FetchError, SourceError
 from storywatch.sources.fetch import FetchResult
@@ -17,6 +18,14 @@ from storywatch.sources.urls import is_web_url
 
 def record_from_file(path: Path) -> ArticleRecord:
     """A plain-text article (title, date, body), or a file whose content is one archive line."""
+    try:
+        record, _ = admit(_read_file(path))
+    except Refused as exc:
+        raise ArchiveError(f"{path}: {exc}") from exc
+    return record
+
+
+def _read_file(path: Path) -> ArticleRecord:
     if not path.exists():
         raise ArchiveError(f"{path}: no such file")
     if not path.is_file():
@@ -28,11 +37,11 @@ def record_from_file(path: Path) -> ArticleRecord:
     if raw.startswith("{"):
         try:
             obj = json.loads(raw.splitlines()[0])
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError, ValueError):
             try:  # a pretty-printed object rather than one archive line
                 obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ArchiveError(f"{path}: not a valid archive line ({exc.msg})") from exc
+            except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+                raise ArchiveError(f"{path}: not a valid archive line ({exc})") from exc
         try:
             return record_from_json(obj, origin=str(path))
         except ArchiveError as exc:
@@ -65,7 +74,7 @@ def record_from_url(url: str, *, transport: httpx.AsyncBaseTransport | None = No
         page = clean_html(answer.content, answer.url)
     except SourceError as exc:
         raise FetchError(f"{url}: {exc}") from exc
-    return ArticleRecord(
+    record = ArticleRecord(
         url=page.canonical_url or answer.url,
         title=page.title or url,
         text=page.text,
@@ -73,3 +82,8 @@ def record_from_url(url: str, *, transport: httpx.AsyncBaseTransport | None = No
         language=page.language,
         origin=url,
     )
+    try:
+        admitted, _ = admit(record)
+    except Refused as exc:
+        raise FetchError(f"{url}: {exc}") from exc
+    return admitted

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from storywatch.core.enums import AlertKind, AlertStatus
 from storywatch.storage.db import insert
+from storywatch.storage.locks import skip_locked
 from storywatch.storage.models import Alert, Article, Storyline, utcnow
 
 
@@ -51,9 +52,14 @@ def alert_by_key(session: Session, key: str) -> Alert | None:
 
 
 def list_alerts(
-    session: Session, *, status: AlertStatus | str | None = None
+    session: Session, *, status: AlertStatus | str | None = None, claim: bool = False
 ) -> list[tuple[Alert, Storyline, Article | None]]:
-    """Alerts with their storyline and article, oldest first."""
+    """Alerts with their storyline and article, oldest first.
+
+    ``claim`` locks the alert rows for this transaction, skipping those another holds
+    (PostgreSQL ``FOR UPDATE SKIP LOCKED``), so two deliveries never send one alert twice; on
+    SQLite the writing transaction holds the database.
+    """
     statement = (
         select(Alert, Storyline, Article)
         .join(Storyline, Storyline.id == Alert.storyline_id)
@@ -62,4 +68,6 @@ def list_alerts(
     )
     if status is not None:
         statement = statement.where(Alert.status == AlertStatus(status).value)
+    if claim:
+        statement = statement.with_for_update(of=Alert, **skip_locked(session))
     return [(a, s, art) for a, s, art in session.execute(statement)]

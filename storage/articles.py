@@ -6,10 +6,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from storywatch.core.records import ArticleRecord
+from storywatch.core.records import ArticleRecord, Flag
 from storywatch.storage.db import insert
+from storywatch.storage.locks import skip_locked
 from storywatch.storage.models import Article, utcnow
 
 _CHUNK = 500  # rows per statement: under SQLite's bound-parameter limit
@@ -33,6 +35,7 @@ def store_articles(session: Session, records: Sequence[ArticleRecord], *, feed_i
             "language": r.language,
             "feed_id": feed_id,
             "partial": r.partial,
+            "flags": list(r.flags),
         }
         for r in records
     ]
@@ -46,6 +49,36 @@ def store_articles(session: Session, records: Sequence[ArticleRecord], *, feed_i
         )
         new_ids.extend(session.scalars(statement).all())
     return sorted(new_ids)
+
+
+def store_articles_each(
+    session: Session, records: Sequence[ArticleRecord], *, feed_id: int | None = None
+) -> tuple[list[int], list[tuple[ArticleRecord, str]]]:
+    """Like :func:`store_articles`, but a record the database refuses costs only itself.
+
+    The batch is tried in one savepoint; if the database refuses it, each record is tried in a
+    savepoint of its own. Returns (new ids, [(refused record, why)]).
+    """
+    try:
+        with session.begin_nested():
+            return store_articles(session, records, feed_id=feed_id), []
+    except SQLAlchemyError:
+        pass
+    new_ids: list[int] = []
+    refused: list[tuple[ArticleRecord, str]] = []
+    for record in records:
+        try:
+            with session.begin_nested():
+                new_ids += store_articles(session, [record], feed_id=feed_id)
+        except SQLAlchemyError as exc:
+            refused.append((record, _database_refusal(exc)))
+    return sorted(new_ids), refused
+
+
+def _database_refusal(exc: SQLAlchemyError) -> str:
+    """What the database said, in one line, without the statement and its parameters."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"the database refused it ({detail[0] if detail else type(exc).__name__})"
 
 
 def articles_in_publication_order(session: Session, article_ids: Sequence[int]) -> list[Article]:
@@ -82,15 +115,32 @@ def signatures_since(
 
 
 def pending_articles(session: Session, *, limit: int | None = None) -> list[Article]:
-    """Articles stored but not yet matched against storylines, in publication order."""
+    """Articles stored but not yet matched against storylines, in publication order.
+
+    They are claimed for this transaction: on PostgreSQL rows another transaction holds are
+    skipped (``FOR UPDATE SKIP LOCKED``); on SQLite the writing transaction holds the database.
+    """
     statement = (
         select(Article)
         .where(Article.processed_at.is_(None))
         .order_by(Article.published_at.asc().nulls_first(), Article.id)
+        .with_for_update(of=Article, **skip_locked(session))
     )
     if limit is not None:
         statement = statement.limit(limit)
     return list(session.scalars(statement))
+
+
+def latest_published(session: Session, *, count: int = 2) -> list[datetime]:
+    """The ``count`` latest publication times of matched articles whose date was believed, newest first."""
+    statement = (
+        select(Article.published_at, Article.flags)
+        .where(Article.processed_at.is_not(None), Article.published_at.is_not(None))
+        .order_by(Article.published_at.desc())
+        .limit(count * 20)  # a few clamped dates among the latest are passed over
+    )
+    times = [when for when, flags in session.execute(statement) if Flag.PUBLISHED_CLAMPED not in (flags or [])]
+    return times[:count]
 
 
 def article_by_reference(session: Session, reference: str) -> Article | None:

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 """The newest migration in ``migrations/versions``; a test keeps it equal to Alembic's head."""
 
 
 def normalise_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use psycopg 3 for them, the driver we ship."""
+    url = url.strip()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
@@ -41,40 +42,70 @@ def redact(url: str) -> str:
     return redact_url(url)
 
 
-def database_exists(url: str) -> bool:
-    """False for an SQLite file that does not exist yet (reading commands must not create it)."""
+def _parse(url: str) -> URL:
+    """The URL parsed, or StorageError saying what to fix (without the password)."""
     try:
         parsed = make_url(normalise_url(url))
-    except ArgumentError as exc:
-        raise StorageError(f"cannot understand database URL {redact(url)!r}: {exc}") from exc
+        parsed.port  # noqa: B018  (a port that is not a number fails here, not at connection time)
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise StorageError(
+            f"cannot understand database URL {redact(url)!r}: give sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME"
+        ) from exc
+    return parsed
+
+
+def database_exists(url: str) -> bool:
+    """False for an SQLite file that does not exist yet (reading commands must not create it)."""
+    parsed = _parse(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return True
     return Path(parsed.database).expanduser().exists()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+BUSY_TIMEOUT_MS = 60_000
+
+
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # storywatch emits BEGIN itself (below): the sqlite3 module's own transaction handling
+    # begins only before writes, and cannot begin IMMEDIATE.
+    dbapi_connection.isolation_level = None
     # WAL lets readers (`storywatch alerts list`) run while a replay writes;
     # SQLite leaves foreign keys off unless asked on every connection.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    # A writing transaction takes SQLite's write lock when it begins (IMMEDIATE), so two
+    # processes' writes queue one after the other instead of failing when a read turns into a
+    # write. Reading transactions begin DEFERRED and never wait.
+    writing = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+WRITE_OPTION = "storywatch_writes"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite, the file's folder is created if missing."""
-    url = normalise_url(url)
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StorageError(f"cannot understand database URL {url!r}: {exc}") from exc
+    parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create the folder {folder} for the SQLite database: {exc.strerror or exc}; "
+                    "choose another path with --db or STORYWATCH_DATABASE_URL"
+                ) from exc
         engine = create_engine(parsed)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
@@ -135,22 +166,54 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     return before, head_revision()
 
 
+LOCK_WAIT = 600.0  # seconds a writer waits for another process's transaction before giving up
+
+
 class Database:
-    """An engine plus its session factory; ``open_database`` makes one ready to use."""
+    """An engine plus its session factories; ``open_database`` makes one ready to use."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writers = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
 
     @property
     def url(self) -> str:
-        return redact(str(self.engine.url))
+        return redact(self.engine.url.render_as_string(hide_password=False))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits together at the end of the block, or not at all."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session whose work commits together at the end of the block, or not at all.
+
+        On SQLite it holds the write lock from its first statement; another process waiting for
+        it waits (up to :data:`LOCK_WAIT`) instead of failing.
+        """
+        with self._writers() as session:
+            self._begin(session)
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def _begin(self, session: Session) -> None:
+        if self.engine.dialect.name != "sqlite":
+            session.connection()
+            return
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                session.connection()  # emits BEGIN IMMEDIATE, waiting busy_timeout for the lock
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise StorageError(
+                        f"database {self.url} stayed locked by another storywatch process for over "
+                        f"{LOCK_WAIT:.0f} s; try again when it has finished"
+                    ) from exc
+                session.rollback()
+                time.sleep(0.5)
 
     def dispose(self) -> None:
         self.engine.dispose()

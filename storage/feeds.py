@@ -31,6 +31,12 @@ def add_feed(session: Session, url: str, *, name: str | None = None, interval_mi
     return feed, True
 
 
+def set_credentials(feed: Feed, username: str | None, sealed_password: str | None) -> None:
+    """Keep a private feed's user and (already encrypted) password apart from its URL."""
+    feed.username = username
+    feed.password = sealed_password
+
+
 def all_feeds(session: Session) -> list[Feed]:
     """Every feed, in the order they were added."""
     return list(session.scalars(select(Feed).order_by(Feed.id)))

@@ -116,6 +116,10 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Credentials of a private feed, kept apart from its URL and sent as HTTP Basic auth; they
+    # appear in no message, log, capture or export.
+    username: Mapped[str | None] = mapped_column(String(256))
+    password: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -123,7 +127,10 @@ class Article(Base):
     """A cleaned article: one row per canonical URL, whichever feed or archive brought it."""
 
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_pending", "processed_at", "published_at"),)
+    __table_args__ = (
+        Index("ix_articles_pending", "processed_at", "published_at"),
+        Index("ix_articles_published_at", "published_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -143,6 +150,9 @@ class Article(Base):
     # A syndicated copy (near-duplicate text under another URL) points at the article it copies.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash signature of the text
+    # What the boundary changed when the article came in (storywatch.core.records.Flag): a date
+    # clamped into range, a title or text cut. A clamped date never moves the storylines' clock.
+    flags: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     @property
     def reference(self) -> str:

@@ -25,6 +25,7 @@ from storywatch.storage import alerts as alert_store
 from storywatch.storage import articles as article_store
 from storywatch.storage import memberships as membership_store
 from storywatch.storage import storylines as storyline_store
+from storywatch.storage.locks import lock_storylines
 from storywatch.storage.models import Article, Storyline, StorylineArticle, utcnow
 from storywatch.storylines.detect import (
     ArticleVector,
@@ -103,6 +104,7 @@ def track_record(session: Session, record: ArticleRecord, *, title: str | None =
 
 def add_from_description(session: Session, title: str, about: list[str]) -> Storyline:
     """A storyline described by a title and key phrases, with no seed article."""
+    lock_storylines(session)
     phrases = [p.strip() for p in about if p.strip()]
     if not title.strip() or not phrases:
         raise StorylineError("a described storyline needs a title and at least one key phrase (--about 'a; b')")
@@ -120,6 +122,7 @@ def add_from_description(session: Session, title: str, about: list[str]) -> Stor
 
 def set_status(session: Session, storyline_id: int, status: StorylineStatus | str) -> Storyline:
     """Mute (no alerts, still matched), close (no longer matched) or reactivate a storyline."""
+    lock_storylines(session)
     if status not in STATUSES:
         raise StorylineError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
     storyline = get_storyline(session, storyline_id)
@@ -130,6 +133,7 @@ def set_status(session: Session, storyline_id: int, status: StorylineStatus | st
 
 def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
     """Fold ``other`` into ``keep``: its articles, threads and alerts move, then it is deleted."""
+    lock_storylines(session)
     if keep_id == other_id:
         raise StorylineError("cannot merge a storyline into itself")
     keep, other = get_storyline(session, keep_id), get_storyline(session, other_id)
@@ -147,6 +151,7 @@ def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
 
 def split(session: Session, storyline_id: int, at: datetime, *, title: str | None = None) -> Storyline:
     """Move the storyline's articles published at or after ``at`` to a new storyline."""
+    lock_storylines(session)
     storyline = get_storyline(session, storyline_id)
     rows = membership_store.memberships(session, storyline_id)
     later = [a for _, a in rows if a.published_at is not None and a.published_at >= at]
@@ -181,6 +186,7 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
     - duplicate: the storyline's bar for a retelling drops to this article's similarity;
     - follow-up: the bars it failed are lowered to let it through, and it alerts now.
     """
+    lock_storylines(session)
     if role not in CORRECTIONS:
         raise StorylineError(f"unknown role {role!r}; use follow-up, duplicate or unrelated")
     role = Role(role)

@@ -16,13 +16,16 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from storywatch.core.enums import PROFILE_ROLES, AlertKind, Role, StorylineOrigin, StorylineStatus, ThreadStatus
+from storywatch.core.records import Flag
 from storywatch.storage import alerts as alert_store
 from storywatch.storage import articles as article_store
 from storywatch.storage import memberships as membership_store
 from storywatch.storage import storylines as storyline_store
 from storywatch.storage import terms as term_store
 from storywatch.storage import threads as thread_store
+from storywatch.storage.locks import lock_storylines
 from storywatch.storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
+from storywatch.storylines.clock import StreamClock
 from storywatch.storylines.detect import (
     ArticleVector,
     Assessment,
@@ -56,6 +59,11 @@ class DetectionResult:
 
 def _when(article: Article) -> datetime:
     return article.published_at or article.fetched_at
+
+
+def _clamped(article: Article) -> bool:
+    """Whether the article's date was out of range when it came in: it moves no clock, opens no thread."""
+    return Flag.PUBLISHED_CLAMPED in (article.flags or [])
 
 
 def _source(article: Article) -> str | None:
@@ -159,7 +167,8 @@ class _Batch:
         membership_store.add_membership(
             self.session, storyline_id=row.id, article_id=article.id, role=Role.SEED, score=1.0, evidence={}
         )
-        self.open_threads(row.id, article, find_threads(list(feats.sentences), when), result)
+        if not _clamped(article):
+            self.open_threads(row.id, article, find_threads(list(feats.sentences), when), result)
         return state
 
     def merge(self, a: StorylineState, b: StorylineState) -> StorylineState | None:
@@ -333,16 +342,25 @@ def overdue_payload(thread: Thread, state: StorylineState, now: datetime) -> dic
 def process_pending(
     session: Session, *, discover: bool = False, params: Params | None = None, limit: int | None = None
 ) -> DetectionResult:
-    """Match every stored, unprocessed article (in publication order) and record the outcome."""
+    """Match every stored, unprocessed article (in publication order) and record the outcome.
+
+    Overdue threads alert on the stream's own clock (:class:`StreamClock`), which one stray or
+    clamped date does not move.
+    """
     params = params or Params()
+    lock_storylines(session)
     articles = article_store.pending_articles(session, limit=limit)
     result = DetectionResult()
     if not articles:
         return result
     batch = _Batch(session, articles, params)
+    clock = StreamClock(article_store.latest_published(session))
     for article in articles:
         when = _when(article)
-        batch.raise_overdue(when, result)
+        if not _clamped(article):
+            clock.observe(when)
+        if clock.now is not None:
+            batch.raise_overdue(clock.now, result)
         feats = batch.features[article.id]
         batch.count(feats)
         vector = vectorize(feats, batch.stats)
@@ -448,7 +466,7 @@ def _record(
     if decision.role == Role.FOLLOW_UP:
         resolved = batch.resolve_threads(state.id, article, feats)
         result.threads_resolved += len(resolved)
-        novel = set(decision.novel_sentences)
+        novel = set(decision.novel_sentences) if not _clamped(article) else set()
         batch.open_threads(
             state.id, article, find_threads([s for s in feats.sentences if s.text in novel], when), result
         )
@@ -476,6 +494,7 @@ def check_overdue(session: Session, now: datetime) -> DetectionResult:
     Replay checks on the articles' clock as it goes; a live installation calls this on a
     schedule with the wall clock, so a window that passes with no news at all still alerts.
     """
+    lock_storylines(session)
     result = DetectionResult()
     _Batch(session, [], Params()).raise_overdue(now, result)
     return result
@@ -488,6 +507,7 @@ def add_storyline_from_article(
 
     Adding the same seed twice returns the storyline it already started.
     """
+    lock_storylines(session)
     existing = storyline_store.storyline_by_seed(session, article.id)
     if existing is not None:
         return existing, False

@@ -23,6 +23,7 @@ from storywatch.core import progress
 from storywatch.core.config import Settings, load_settings, resolve_config_path, write_config_template
 from storywatch.core.enums import Role, StorylineStatus
 from storywatch.core.errors import StorywatchError
+from storywatch.core.secrets import redact_url, split_credentials
 from storywatch.storage import Database, open_database, redact
 from storywatch.storage.db import current_revision, database_exists, head_revision, make_engine, upgrade
 
@@ -61,8 +62,9 @@ class Upgrade:
 class FeedAdded:
     id: int
     name: str | None
-    url: str
+    url: str  # without credentials
     created: bool
+    credentials: bool = False  # a user and password are kept for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,15 +293,22 @@ class Storywatch:
     # ----------------------------------------------------------------------------------- feeds
 
     def add_feed(self, url: str, *, name: str | None = None, interval_minutes: int = 15) -> FeedAdded:
-        """Poll a feed from now on (or say it is polled already)."""
+        """Poll a feed from now on (or say it is polled already).
+
+        A private feed's ``user:password@`` is taken out of the URL: the user is stored beside
+        it, the password encrypted (:class:`~storywatch.core.secrets.SecretBox`), and both are
+        sent as HTTP Basic authentication, never shown.
+        """
         from storywatch.sources.urls import is_web_url
         from storywatch.storage import feeds as feed_store
 
-        if not is_web_url(url):
-            raise StorywatchError(f"{url}: only http and https feeds can be polled")
+        clean, user, password = split_credentials(url)
+        if not is_web_url(clean):
+            raise StorywatchError(f"{redact_url(url)}: only http and https feeds can be polled")
         with self.database.transaction() as session:
-            feed, created = feed_store.add_feed(session, url, name=name, interval_minutes=interval_minutes)
-            return FeedAdded(feed.id, feed.name, feed.url, created)
+            feed, created = feed_store.add_feed(session, clean, name=name, interval_minutes=interval_minutes)
+            self._keep_credentials(feed, user, password)
+            return FeedAdded(feed.id, feed.name, feed.url, created, credentials=feed.username is not None)
 
     def import_feeds(self, path: Path, *, interval_minutes: int = 15) -> FeedImport:
         """Poll every feed of an OPML file."""
@@ -311,12 +320,15 @@ class Storywatch:
         added, skipped = 0, []
         with self.database.transaction() as session:
             for outline in outlines:
-                if not is_web_url(outline.url):
-                    skipped.append(f"{outline.url}: only http and https feeds can be polled")
+                clean, user, password = split_credentials(outline.url)
+                if not is_web_url(clean):
+                    skipped.append(f"{redact_url(outline.url)}: only http and https feeds can be polled")
                     continue
-                added += feed_store.add_feed(
-                    session, outline.url, name=outline.title, interval_minutes=interval_minutes
-                )[1]
+                feed, created = feed_store.add_feed(
+                    session, clean, name=outline.title, interval_minutes=interval_minutes
+                )
+                self._keep_credentials(feed, user, password)
+                added += created
         return FeedImport(str(path), added, len(outlines) - len(skipped) - added, skipped)
 
     def export_feeds(self) -> str:
@@ -354,9 +366,22 @@ class Storywatch:
             return
         with self.database.transaction() as session:
             for listed in self.settings.feeds:
-                feed_store.keep_listed_feed(
-                    session, listed.url, name=listed.name, interval_minutes=listed.interval_minutes
+                clean, user, password = split_credentials(listed.url)
+                feed = feed_store.keep_listed_feed(
+                    session, clean, name=listed.name, interval_minutes=listed.interval_minutes
                 )
+                self._keep_credentials(feed, user, password)
+
+    def _keep_credentials(self, feed: Feed, user: str | None, password: str | None) -> None:
+        """Store a private feed's user and encrypted password, unless it already holds those."""
+        from storywatch.storage import feeds as feed_store
+
+        if user is None:
+            return
+        box = self.settings.secret_box()
+        if feed.username == user and (feed.password and box.open(feed.password)) == password:
+            return
+        feed_store.set_credentials(feed, user, box.seal(password) if password is not None else None)
 
     # ------------------------------------------------------------------------------ storylines
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
-
-from storywatch.sources.errors import SourceError
+from storywatch.sources.errors import ArchiveError, SourceError
 from storywatch.sources.feeds import parse_feed
 from storywatch.sources.files import is_warc
-from storywatch.sources.warc.common import UNREADABLE
+from storywatch.sources.warc.common import UNREADABLE, records, require_complete
 from storywatch.sources.warc.replay import warc_files
 
 
@@ -25,7 +23,7 @@ def capture_feeds(paths: Iterable[str | Path]) -> dict[str, int]:
     for path in warc_files(paths):
         try:
             with path.open("rb") as handle:
-                for record in ArchiveIterator(handle):
+                for record in records(handle, path):
                     if record.rec_type != "response" or record.http_headers is None:
                         continue
                     url = record.rec_headers.get_header("WARC-Target-URI")
@@ -35,11 +33,13 @@ def capture_feeds(paths: Iterable[str | Path]) -> dict[str, int]:
                     if url in feeds or status != "200" or "html" in kind:
                         continue
                     try:
-                        parse_feed(record.content_stream().read(), url, {"content-type": kind})
+                        body = record.content_stream().read()
+                        require_complete(record, path)
+                        parse_feed(body, url, {"content-type": kind})
                     except SourceError:
                         continue
                     feeds.append(url)
-        except UNREADABLE:
+        except (ArchiveError, *UNREADABLE):
             continue
     return {url: answers[url] for url in feeds}
 

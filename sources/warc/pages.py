@@ -6,15 +6,14 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
-
 from storywatch.core.records import ArticleRecord
+from storywatch.sources.boundary import Refused, admit
 from storywatch.sources.clean import clean_html
 from storywatch.sources.dates import iso_utc
 from storywatch.sources.errors import ArchiveError, SourceError
 from storywatch.sources.records import ArchiveProblem, ArchiveRead
 from storywatch.sources.urls import canonical_url
-from storywatch.sources.warc.common import HTML_TYPES, UNREADABLE, require_warc
+from storywatch.sources.warc.common import HTML_TYPES, UNREADABLE, records, require_complete
 from storywatch.sources.warc.replay import warc_files
 
 
@@ -29,8 +28,7 @@ def html_responses(
     for path in warc_files(paths):
         try:
             with path.open("rb") as handle:
-                for record in ArchiveIterator(handle):
-                    require_warc(record)
+                for record in records(handle, path):
                     http = record.http_headers
                     if record.rec_type != "response" or http is None or http.get_statuscode() != "200":
                         continue
@@ -42,6 +40,7 @@ def html_responses(
                         key = str(name).lower()
                         headers[key] = f"{headers[key]}, {value}" if key in headers else str(value)
                     body = record.content_stream().read()
+                    require_complete(record, path)
                     yield (
                         record.rec_headers.get_header("WARC-Target-URI") or "",
                         body,
@@ -52,7 +51,7 @@ def html_responses(
             raise ArchiveError(f"{path}: not a readable WARC file ({exc})") from exc
 
 
-def read_warc_articles(paths: Iterable[str | Path]) -> ArchiveRead:
+def read_warc_articles(paths: Iterable[str | Path], *, latest: datetime | None = None) -> ArchiveRead:
     """Every 200 HTML response of the WARC files (or folders of them) as an article, in replay order.
 
     Title, text, language and canonical URL come from the page; the publication time from the
@@ -69,16 +68,21 @@ def read_warc_articles(paths: Iterable[str | Path]) -> ArchiveRead:
                     message = str(exc) if url in str(exc) else f"{url}: {exc}"
                     result.problems.append(ArchiveProblem(str(path), None, message))
                     continue
-                result.records.append(
-                    ArticleRecord(
-                        url=page.canonical_url or canonical_url(url),
-                        title=(page.title or "").strip() or url,
-                        text=page.text,
-                        published=page.published or warc_date,
-                        language=page.language,
-                        origin=f"{path}: {url}",
-                    )
+                record = ArticleRecord(
+                    url=page.canonical_url or canonical_url(url),
+                    title=(page.title or "").strip() or url,
+                    text=page.text,
+                    published=page.published or warc_date,
+                    language=page.language,
+                    origin=f"{path}: {url}",
                 )
+                try:
+                    admitted, notes = admit(record, latest=latest)
+                except Refused as exc:
+                    result.problems.append(ArchiveProblem(str(path), None, f"{url}: {exc}"))
+                    continue
+                result.records.append(admitted)
+                result.problems.extend(ArchiveProblem(str(path), None, f"{url}: {note}", kept=True) for note in notes)
         except ArchiveError as exc:
             result.problems.append(ArchiveProblem(str(path), None, str(exc).removeprefix(f"{path}: ")))
     return result.sort()

@@ -15,7 +15,8 @@ from warcio.bufferedreaders import ChunkedDataReader
 from storywatch.sources.errors import ArchiveError, ArchiveMiss
 from storywatch.sources.files import WARC_SUFFIXES, archive_files
 from storywatch.sources.urls import is_web_url
-from storywatch.sources.warc.common import UNREADABLE, is_chunked, require_warc, url_key
+from storywatch.sources.warc.common import UNREADABLE, is_chunked, require_complete, url_key
+from storywatch.sources.warc.common import records as records_of
 
 
 def warc_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -50,6 +51,7 @@ class WarcReplayTransport(httpx.AsyncBaseTransport):
         self.files = warc_files(paths)
         self._answers: dict[tuple[str, str], list[_Recorded]] = {}
         self._cursor: dict[tuple[str, str], int] = {}
+        self.problems: list[str] = []  # files cut short: what they held up to the cut still answers
         for path in self.files:
             self._index(path)
 
@@ -60,9 +62,8 @@ class WarcReplayTransport(httpx.AsyncBaseTransport):
         methods: dict[str, str] = {}
         try:
             with path.open("rb") as handle:
-                records = ArchiveIterator(handle)
-                for record in records:
-                    require_warc(record)
+                iterator = ArchiveIterator(handle)
+                for record in records_of(iterator, path):
                     if record.http_headers is None:
                         continue
                     ids = [
@@ -73,9 +74,13 @@ class WarcReplayTransport(httpx.AsyncBaseTransport):
                     if record.rec_type == "response":
                         uri = record.rec_headers.get_header("WARC-Target-URI") or ""
                         if is_web_url(uri):
-                            responses.append((uri, ids, _Recorded(path, records.get_record_offset())))
+                            responses.append((uri, ids, _Recorded(path, iterator.get_record_offset())))
                     elif record.rec_type == "request":
                         methods.update(dict.fromkeys(ids, str(record.http_headers.protocol).upper()))
+        except ArchiveError as exc:
+            if not responses:
+                raise
+            self.problems.append(str(exc))
         except UNREADABLE as exc:
             raise ArchiveError(f"{path}: not a readable WARC file ({exc})") from exc
         for uri, ids, recorded in responses:
@@ -118,11 +123,16 @@ class WarcReplayTransport(httpx.AsyncBaseTransport):
                     headers = [(n, v) for n, v in headers if n.lower() != "transfer-encoding"]
                 else:
                     body = record.raw_stream.read()
+                require_complete(record, recorded.path)
                 truncated = record.rec_headers.get_header("WARC-Truncated")
                 status, _, reason = str(http.statusline).partition(" ")
                 status_code = int(status)
-        except (*UNREADABLE, StopIteration) as exc:
-            raise ArchiveError(f"{recorded.path}: cannot read the record at offset {recorded.offset} ({exc})") from exc
+        except ArchiveError as exc:
+            raise ArchiveMiss(f"{exc}; replay answers nothing for it") from exc
+        except (*UNREADABLE, StopIteration, AttributeError) as exc:
+            raise ArchiveMiss(
+                f"{recorded.path}: cannot read the record at offset {recorded.offset} ({exc}); replay answers nothing for it"
+            ) from exc
         extensions: dict[str, Any] = {
             "http_version": str(http.protocol or "HTTP/1.1").encode("ascii", "replace"),
             "reason_phrase": reason.encode("latin-1", "replace"),

@@ -14,7 +14,7 @@ import typer
 
 from storywatch.cli import alerts, db, feeds, run, storylines
 from storywatch.cli.context import Options
-from storywatch.cli.render import err
+from storywatch.cli.render import err, line, styled
 from storywatch.core.errors import StorywatchError
 
 app = typer.Typer(
@@ -50,5 +50,5 @@ def main() -> None:
     try:
         app()
     except StorywatchError as exc:
-        err.print(f"[red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(line(styled("Error:", "red"), " ", str(exc)))
         raise SystemExit(1) from None

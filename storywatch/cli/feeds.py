@@ -22,7 +22,8 @@ def feeds_add(
 ) -> None:
     """Add a feed to poll."""
     feed = open_app(ctx).add_feed(url, name=name, interval_minutes=interval)
-    render.say(f"{'Added' if feed.created else 'Already polling'} feed {feed.id}: {feed.name or feed.url}")
+    kept = " (its user and password are kept, the password encrypted)" if feed.credentials else ""
+    render.say(f"{'Added' if feed.created else 'Already polling'} feed {feed.id}: {feed.name or feed.url}{kept}")
 
 
 @feeds_app.command("import")
@@ -66,7 +67,9 @@ def feeds_list(
             (f.last_new_entry_at or "")[:16],
             str(f.consecutive_errors),
             (f.next_poll_at or "now")[:16],
-            f"[red]unhealthy:[/] {f.last_error or ''}" if not f.healthy else f.last_error or "",
+            render.line(render.styled("unhealthy: ", "red"), f.last_error or "")
+            if not f.healthy
+            else f.last_error or "",
         )
         for f in feeds
     ]

@@ -15,9 +15,31 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+from storywatch.core.terminal import untrusted
+
+# No emoji codes, no highlighting: what is printed is what was said (see core.terminal).
+out = Console(emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+
+Part = str | Text
+"""A piece of a line: a str is untrusted (shown exactly, controls made visible), a Text is styled by us."""
+
+
+def line(*parts: Part) -> Text:
+    """One line from pieces: strings as untrusted text, Text as it is."""
+    return Text.assemble(*(part if isinstance(part, Text) else untrusted(part) for part in parts))
+
+
+def styled(words: str, style: str) -> Text:
+    """Our own words, in a style (a label, a heading)."""
+    return Text(words, style=style)
+
+
+def strong(text: str) -> Text:
+    """Untrusted text, in bold."""
+    return untrusted(text, style="bold")
 
 
 def plain(value: Any) -> Any:
@@ -30,33 +52,43 @@ def plain(value: Any) -> Any:
 
 
 def write_json(value: Any, *, indent: int = 2, ascii_only: bool = False) -> None:
-    """Print one JSON document on standard output, exactly (no console wrapping or markup)."""
+    """Print one JSON document on standard output, exactly (no console wrapping or markup).
+
+    JSON escapes every control character, so untrusted text cannot reach the terminal raw here.
+    """
     sys.stdout.write(json.dumps(plain(value), indent=indent, ensure_ascii=ascii_only) + "\n")
 
 
-def say(message: str) -> None:
+def say(*parts: Part) -> None:
     """A result line on standard output."""
-    out.print(message, highlight=False, soft_wrap=True)
+    out.print(line(*parts), soft_wrap=True)
 
 
 def warn(message: str, *, label: str = "skipped") -> None:
     """A problem line on standard error; the run goes on."""
-    err.print(f"[yellow]{label}[/] {message}", highlight=False, soft_wrap=True)
+    err.print(line(styled(label, "yellow"), " ", message))
 
 
 def hint(message: str) -> None:
-    err.print(message, style="yellow", highlight=False, soft_wrap=True)
+    """Advice on standard error."""
+    err.print(untrusted(message, style="yellow"))
 
 
-def report(message: str) -> None:
+def alarm(message: str) -> None:
+    """Something the user must act on, on standard error."""
+    err.print(untrusted(message, style="red"))
+
+
+def report(*parts: Part) -> None:
     """What a run did, on standard error (standard output stays for alerts and data)."""
-    err.print(message, highlight=False, soft_wrap=True)
+    err.print(line(*parts))
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[str]], **options: Any) -> None:
+def table(columns: Sequence[str], rows: Sequence[Sequence[Part]], **options: Any) -> None:
+    """A table whose cells are untrusted strings (or Text we styled)."""
     grid = Table(*columns, **options)
     for row in rows:
-        grid.add_row(*row)
+        grid.add_row(*(cell if isinstance(cell, Text) else untrusted(cell) for cell in row))
     out.print(grid)
 
 
@@ -78,7 +110,7 @@ class _Bar:
         self.bar.update(task, completed=self.bar.tasks[task].total)
 
     def note(self, message: str) -> None:
-        err.print(message, style="dim", highlight=False, soft_wrap=True)
+        err.print(untrusted(message, style="dim"))
 
 
 class Notes:
@@ -89,7 +121,7 @@ class Notes:
     def finish(self, name: str) -> None: ...
 
     def note(self, message: str) -> None:
-        err.print(message, style="dim", highlight=False, soft_wrap=True)
+        err.print(untrusted(message, style="dim"))
 
 
 @contextmanager

@@ -27,6 +27,8 @@ def replay(
         result = open_app(ctx, listener=listener).replay(paths, discover=discover, batch_size=batch_size, quiet=quiet)
     if result.capture is not None:
         done = result.capture
+        for problem in done.problems:
+            render.warn(problem, label="problem")
         render.report(
             f"Replayed {done.rounds} polling rounds of {done.feeds} feeds from {len(result.captures)} capture(s): "
             f"{done.new_articles} new articles, {len(done.alerts)} new alerts."
@@ -36,6 +38,8 @@ def replay(
         return
     for problem in summary.problems:
         render.warn(problem)
+    for note in summary.notes:
+        render.warn(note, label="note")
     roles = ", ".join(f"{n} {role}" for role, n in sorted(summary.roles.items())) or "none"
     render.report(
         f"Read {summary.read} articles ({len(summary.problems)} problems); "
@@ -45,7 +49,10 @@ def replay(
     if summary.processed and not summary.roles and not discover:
         render.hint("No storyline matched: track one with `storywatch storylines add`, or replay with --discover.")
     if summary.delivery.failed:
-        render.err.print(f"[red]{len(summary.delivery.failed)} alerts could not be delivered; they stay pending.[/]")
+        render.alarm(f"{len(summary.delivery.failed)} alerts could not be delivered; they stay pending.")
+    if summary.failed_inputs:
+        render.alarm(f"Nothing could be replayed from {', '.join(summary.failed_inputs)}: see the problems above.")
+        raise typer.Exit(1)
 
 
 def poll(
@@ -61,7 +68,7 @@ def poll(
         summary = open_app(ctx, listener=listener).poll(feed_id=feed, archive=archive, capture=not no_archive)
     if summary.feeds == 0:
         render.hint("No feed is due: add one with `storywatch feeds add URL` (or list them in the config).")
-    for problem in summary.failed + summary.page_problems:
+    for problem in summary.failed + summary.page_problems + summary.store_problems:
         render.warn(problem, label="problem")
     render.report(
         f"Polled {summary.feeds} feeds ({summary.not_modified} unchanged, {len(summary.failed)} failed); "

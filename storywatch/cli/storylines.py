@@ -81,12 +81,11 @@ def storylines_show(
     if as_json:
         render.write_json(detail)
         return
-    render.out.print(f"[bold]Storyline {detail.id}: {detail.title}[/] ({detail.status})", highlight=False)
+    render.say(render.styled(f"Storyline {detail.id}: ", "bold"), render.strong(detail.title), f" ({detail.status})")
     for gap in detail.coverage_gaps:
-        render.out.print(
-            f"[yellow]Coverage gap:[/] feed {gap.feed} failing since {gap.failing_since or 'it was added'} ({gap.error})",
-            highlight=False,
-            soft_wrap=True,
+        render.say(
+            render.styled("Coverage gap: ", "yellow"),
+            f"feed {gap.feed} failing since {gap.failing_since or 'it was added'} ({gap.error})",
         )
     render.table(
         ("published", "role", "score", "article", "title"),
@@ -213,15 +212,13 @@ def explain(
         render.write_json(result)
         return
     about = result.article
-    render.out.print(f"[bold]{about['title']}[/] ({about['id']}, {about['published']})", highlight=False)
+    render.say(render.strong(about["title"]), f" ({about['id']}, {about['published']})")
     if not result.processed:
         render.say("Not matched yet: it is waiting for the next replay or poll.")
     for entry in result.storylines:
         evidence = entry["evidence"]
-        render.out.print(
-            f"\n[bold]{entry['role']}[/] in storyline {entry['storyline_id']}: {entry['storyline_title']}",
-            highlight=False,
-        )
+        render.say("")
+        render.say(render.strong(entry["role"]), f" in storyline {entry['storyline_id']}: {entry['storyline_title']}")
         render.say(f"  why: {entry['reason']}")
         matched = evidence.get("matched_entities", []) + evidence.get("matched_terms", [])
         if matched:

@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from storywatch.core.errors import ConfigError
-from storywatch.core.secrets import redact_url
+from storywatch.core.secrets import SecretBox, redact_url
 
 APP_NAME = "storywatch"
 
@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     channels: Channels = Channels()
     schedules: Schedules = Schedules()
     config_file: Path | None = None
+    secret_key: SecretStr | None = None  # only from STORYWATCH_SECRET_KEY: encrypts stored feed passwords
 
     @classmethod
     def settings_customise_sources(
@@ -107,6 +108,11 @@ class Settings(BaseSettings):
     def _hide_database_password(self, url: str) -> str:
         # Settings travel into Prefect as a flow parameter; Prefect stores parameters as JSON.
         return redact_url(url)
+
+    def secret_box(self) -> SecretBox:
+        """What seals and opens the feed passwords storywatch stores."""
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        return SecretBox(key, default_data_dir() / "secret.key")
 
     @property
     def capture_dir(self) -> Path:

@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 _SPACE = re.compile(r"\s+")
 
@@ -13,6 +14,16 @@ _SPACE = re.compile(r"\s+")
 def content_hash(text: str) -> str:
     """SHA-256 of the text with case and whitespace folded, so trivial reformatting hashes alike."""
     return hashlib.sha256(_SPACE.sub(" ", text).strip().lower().encode("utf-8")).hexdigest()
+
+
+class Flag(StrEnum):
+    """What the boundary changed in an article as it came in (``articles.flags``)."""
+
+    PUBLISHED_CLAMPED = "published-clamped"  # the date was out of range; it no longer moves any clock
+    TITLE_CUT = "title-cut"
+    TEXT_CUT = "text-cut"
+    SOURCE_CUT = "source-cut"
+    CONTROL_CHARACTERS = "control-characters"  # NUL and other control characters were taken out
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +39,7 @@ class ArticleRecord:
     language: str | None = None
     partial: bool = False
     origin: str = ""  # where it came from, for messages: "seeds/articles.jsonl:12"
+    flags: tuple[str, ...] = ()  # what the boundary changed (Flag values), stored with the article
 
     @property
     def content_hash(self) -> str:
