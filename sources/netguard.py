@@ -219,7 +219,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
-        raise PrivateAddressRefused(f"refused a connection to the local socket {path}: storywatch fetches over TCP only")
+        raise PrivateAddressRefused(
+            f"refused a connection to the local socket {path}: storywatch fetches over TCP only"
+        )
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
