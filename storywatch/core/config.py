@@ -7,12 +7,14 @@ from the environment and never written to the file or logged.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,8 +43,14 @@ def default_database_url() -> str:
     return f"sqlite:///{default_data_dir() / 'storywatch.db'}"
 
 
+STRICT = ConfigDict(extra="forbid")
+"""Every section refuses keys it does not know: a typo is an error, never a silent default."""
+
+
 class FeedConfig(BaseModel):
     """A feed listed in the config file."""
+
+    model_config = STRICT
 
     url: str
     name: str | None = None
@@ -50,10 +58,14 @@ class FeedConfig(BaseModel):
 
 
 class ConsoleChannel(BaseModel):
+    model_config = STRICT
+
     enabled: bool = True
 
 
 class EmailChannel(BaseModel):
+    model_config = STRICT
+
     enabled: bool = False
     host: str = "localhost"
     port: int = 25
@@ -64,17 +76,23 @@ class EmailChannel(BaseModel):
 
 
 class SlackChannel(BaseModel):
+    model_config = STRICT
+
     enabled: bool = False
     webhook_url: SecretStr | None = None  # only from STORYWATCH_CHANNELS__SLACK__WEBHOOK_URL
 
 
 class Channels(BaseModel):
+    model_config = STRICT
+
     console: ConsoleChannel = ConsoleChannel()
     email: EmailChannel = EmailChannel()
     slack: SlackChannel = SlackChannel()
 
 
 class Schedules(BaseModel):
+    model_config = STRICT
+
     poll_every_minutes: int = Field(default=15, ge=1)
     overdue_check_every_minutes: int = Field(default=60, ge=1)
 
@@ -82,7 +100,9 @@ class Schedules(BaseModel):
 class Settings(BaseSettings):
     """Everything a run needs to know; built by :func:`load_settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="STORYWATCH_", env_nested_delimiter="__", extra="ignore")
+    # Unknown keys in the file are errors; unknown STORYWATCH_* variables are not read at all
+    # (STORYWATCH_CONFIG and STORYWATCH_ALLOW_PRIVATE_NETWORKS are read elsewhere).
+    model_config = SettingsConfigDict(env_prefix="STORYWATCH_", env_nested_delimiter="__", extra="forbid")
 
     database_url: str = Field(default_factory=default_database_url)
     archive_dir: Path | None = None  # where live polls are captured to WARC (default: warc/ in the data dir)
@@ -103,6 +123,24 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Precedence: explicit arguments, then environment, then the TOML file, then defaults.
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        # Checked here so a mistyped URL is one line naming the setting (and never its password).
+        scheme, _, rest = url.strip().partition("://")
+        if not rest:
+            raise ValueError("not a database URL: give sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME")
+        if scheme.lower() not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"unsupported database {scheme[:20]!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME"
+            )
+        if not scheme.lower().startswith("sqlite"):
+            try:
+                urlsplit(url.strip()).port  # noqa: B018
+            except ValueError:
+                raise ValueError("the port must be a number, as in postgresql://USER@HOST:5432/DBNAME") from None
+        return url.strip()
 
     @field_serializer("database_url", when_used="json")
     def _hide_database_password(self, url: str) -> str:
@@ -144,13 +182,46 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     try:
         settings = _FileSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid setting {where!r} (from {path} or STORYWATCH_*): {first['msg']}") from exc
+        raise ConfigError(_explain(exc, path if toml_file else None)) from exc
     except (ValueError, OSError) as exc:  # a TOML syntax error, an unreadable file
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     settings.config_file = toml_file
     return settings
+
+
+DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "postgresql+psycopg"})
+
+
+def _explain(error: ValidationError, path: Path | None) -> str:
+    """The first problem as one line: which key, where it came from, and the nearest valid key."""
+    problems = error.errors()
+    first = problems[0]
+    location = [str(part) for part in first["loc"]]
+    where = ".".join(location)
+    source = f"{path}, STORYWATCH_* or the command line" if path else "STORYWATCH_* or the command line"
+    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        known = _keys_at(location[:-1])
+        near = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.6)
+        hint = f"; did you mean {'.'.join([*location[:-1], near[0]])!r}?" if near else ""
+        valid = f" (valid here: {', '.join(sorted(known))})" if known else ""
+        return f"unknown setting {where!r} in {source}{hint}{valid}{more}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"invalid setting {where!r} (from {source}): {message}{more}"
+
+
+def _keys_at(location: list[str]) -> list[str]:
+    """The setting names valid at a place in the settings tree ([] is the top; list items are skipped)."""
+    model: Any = Settings
+    for part in location:
+        if part.isdigit():
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        candidates = (annotation, *getattr(annotation, "__args__", ()))
+        model = next((a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return []
+    return [name for name in model.model_fields if name != "config_file"]
 
 
 CONFIG_TEMPLATE = """\
