@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from storywatch.core import progress
 from storywatch.core.config import Settings
-from storywatch.core.terminal import printable
+from storywatch.core.terminal import loggable
 from storywatch.flows import steps
 from storywatch.flows.replay import deliver_task
 from storywatch.flows.runtime import run_settings
@@ -76,7 +76,7 @@ def fetch_feeds_task(requests: list[FeedRequest], archive_dir: str | None, repla
     logger = get_run_logger()
     for poll in polls:
         if poll.error:
-            logger.warning("%s", printable(poll.error))
+            logger.warning("%s", loggable(poll.error))
     return polls
 
 
@@ -95,7 +95,7 @@ def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: l
     )
     logger = get_run_logger()
     for problem in result.problems:
-        logger.warning("%s", printable(problem))
+        logger.warning("%s", loggable(problem))
     return result
 
 

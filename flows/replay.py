@@ -9,7 +9,7 @@ from storywatch.alerts import enabled_channels
 from storywatch.core import progress
 from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
-from storywatch.core.terminal import printable
+from storywatch.core.terminal import loggable
 from storywatch.flows import steps
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
@@ -24,7 +24,7 @@ def read_archives_task(paths: list[str]) -> ArchiveRead:
     read = read_archives(paths)
     logger = get_run_logger()
     for problem in read.problems:
-        logger.warning("skipped %s", printable(problem))
+        logger.warning("skipped %s", loggable(problem))
     return read
 
 

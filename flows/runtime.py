@@ -21,10 +21,17 @@ PREFECT_DEFAULTS = {
 }
 
 
-def prepare_prefect() -> None:
-    """Set Prefect's environment defaults (a value the user set wins)."""
+def prepare_prefect(*, interactive: bool = True) -> None:
+    """Set Prefect's environment defaults (a value the user set wins).
+
+    An ``interactive`` run (a command someone typed) reports its problems itself when it ends,
+    so Prefect's console shows only errors; a served schedule keeps Prefect's warnings, which
+    are then the only report a run gives in the terminal.
+    """
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    if interactive:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
 
 
 def starts_temporary_server() -> bool:

@@ -581,7 +581,7 @@ class Storywatch:
         """Poll and check for overdue threads on the config's schedules, until stopped."""
         from storywatch.flows.runtime import prepare_prefect
 
-        prepare_prefect()
+        prepare_prefect(interactive=False)
         from prefect import serve as prefect_serve
         from prefect.settings import get_current_settings
 

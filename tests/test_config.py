@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -262,3 +264,76 @@ def test_template_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     write_config_template(path, force=True)
     assert "sqlite:////srv/mine.db" not in path.read_text(encoding="utf-8")
     assert load_settings(path).channels.console.enabled is True
+
+
+# --- strict configuration ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        pytest.param('databse_url = "sqlite:///x.db"\n', "unknown setting 'databse_url'", id="typo-top"),
+        pytest.param(
+            "[channels.console]\nenable = false\n", "did you mean 'channels.console.enabled'?", id="typo-nested"
+        ),
+        pytest.param(
+            "[schedules]\npoll_every_minute = 5\n", "did you mean 'schedules.poll_every_minutes'?", id="typo-schedule"
+        ),
+        pytest.param('[[feeds]]\nurl = "https://a.example/rss"\nintervall = 5\n', "feeds.0.intervall", id="typo-feed"),
+        pytest.param("[chanels.console]\nenabled = true\n", "did you mean 'channels'?", id="typo-section"),
+    ],
+)
+def test_unknown_keys_are_errors_naming_the_key_the_file_and_the_nearest(
+    tmp_path: Path, content: str, needle: str
+) -> None:
+    path = tmp_path / "sw.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert needle in message and str(path) in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        pytest.param("garbage", "not a database URL", id="garbage"),
+        pytest.param("postgresql://writer:s3cret-pw@db.example:port/news", "the port must be a number", id="bad-port"),
+        pytest.param("mysql://writer:s3cret-pw@db.example/news", "unsupported database 'mysql'", id="mysql"),
+    ],
+)
+def test_a_bad_database_url_is_one_line_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, needle: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "storywatch", "info"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "STORYWATCH_DATABASE_URL": url},
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and needle in result.stderr
+    assert "s3cret-pw" not in result.stderr
+
+
+def test_an_sqlite_path_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "storywatch", "--db", f"sqlite:///{blocker}/sub/sw.db", "alerts", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot create the folder" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_environment_variables_are_not_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STORYWATCH_CONFIG, STORYWATCH_ALLOW_PRIVATE_NETWORKS and the tests' own are read elsewhere."""
+    monkeypatch.setenv("STORYWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+    monkeypatch.setenv("STORYWATCH_SOMETHING_ELSE", "1")
+    assert load_settings().channels.console.enabled is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -43,34 +44,62 @@ def is_chunked(headers: Iterable[tuple[str, str]]) -> bool:
 
 def records(handle: Any, path: Path) -> Iterator[Any]:
     """The WARC records of an open file (or of an ArchiveIterator over one), with a damaged or
-    cut-short end reported as ArchiveError.
+    cut-short end reported as ArchiveError once the complete records before it are yielded.
 
-    warcio stops, or fails in its own ways, where a file ends in the middle of a record: the
-    records before are yielded, then ArchiveError says how far the file could be read.
+    warcio stops quietly, or fails in its own ways, where a file ends in the middle of a record;
+    this notices: a record without Content-Length, a last record shorter than it says, or a gzip
+    member cut short.
     """
     count = 0
     iterator = iter(handle) if isinstance(handle, ArchiveIterator) else iter(ArchiveIterator(handle))
+    last = None
     while True:
         try:
             record = next(iterator)
         except StopIteration:
-            return
+            break
         except (*UNREADABLE, AttributeError, TypeError, IndexError) as exc:
             if count == 0:
                 raise ArchiveError(f"{path}: not a readable WARC file ({exc})") from exc
-            raise ArchiveError(
-                f"{path}: the file is truncated or damaged after record {count} ({type(exc).__name__}); "
-                "the records before it were read"
-            ) from exc
+            raise _truncated(path, count) from exc
         require_warc(record)
+        if record.rec_headers.get_header("Content-Length") is None:
+            raise _truncated(path, count)
         count += 1
+        last = record
         yield record
+    if last is not None and _unread(last):
+        raise _truncated(path, count - 1)
+    if path.name.endswith(".gz") and not _gzip_complete(path):
+        raise _truncated(path, count)
+
+
+def _unread(record: Any) -> int:
+    """Bytes the record declared but the file did not hold (0 for a complete record)."""
+    return int(getattr(record.raw_stream, "limit", 0) or 0)
+
+
+def _truncated(path: Path, complete: int) -> ArchiveError:
+    return ArchiveError(
+        f"{path}: the file is truncated or damaged after record {complete}; the complete records before it were read"
+    )
+
+
+def _gzip_complete(path: Path) -> bool:
+    """Whether a gzip file ends where its last member does (a cut file ends inside one)."""
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1024 * 1024):
+                pass
+    except (EOFError, OSError, zlib.error):
+        return False
+    return True
 
 
 def require_complete(record: Any, path: Path) -> None:
     """Raise ArchiveError when the record's block was cut short (its body has fewer bytes than declared)."""
-    missing = getattr(record.raw_stream, "limit", 0)
-    if missing:
+    missing = _unread(record)
+    if missing or record.rec_headers.get_header("Content-Length") is None:
         uri = record.rec_headers.get_header("WARC-Target-URI") or "a record"
         raise ArchiveError(
             f"{path}: the record for {uri} is cut short ({missing:,} bytes missing): the file is truncated, "

@@ -13,6 +13,8 @@ strings (log lines).
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 
 _BIDI = frozenset([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -35,6 +37,18 @@ def printable(text: object, *, newlines: bool = False) -> str:
         table = {**_TABLE, 0x0A: "\n"}
         return value.translate(table)
     return value.translate(_TABLE)
+
+
+_SHORTCODE = re.compile(r":(?=[\w+-]+:)")
+
+
+def loggable(text: object) -> str:
+    """:func:`printable`, for a log line another program renders with Rich (Prefect's console).
+
+    A word joiner (U+2060, invisible) after each colon that starts an ``:emoji:`` code keeps
+    "stream.jsonl:100:" from showing as "stream.jsonl💯".
+    """
+    return _SHORTCODE.sub(":\u2060", printable(text))
 
 
 def untrusted(text: object, *, style: str = "", newlines: bool = False) -> Text:
