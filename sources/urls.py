@@ -29,7 +29,9 @@ def canonical_url(url: str) -> str:
         normalised = normalize_url(url.strip(), strict=False)
     except (ValueError, TypeError):
         return url
-    return urlunsplit(urlsplit(normalised)._replace(fragment=""))
+    parts = urlsplit(normalised)
+    netloc = parts.netloc.rpartition("@")[2]  # credentials never belong to an article's address
+    return urlunsplit(parts._replace(netloc=netloc, fragment=""))
 
 
 def trustworthy_canonical(canonical: str | None, fetched: str) -> bool:

@@ -101,3 +101,7 @@ def test_a_canonical_link_counts_only_on_its_own_host_and_not_as_the_home_page()
     assert not trustworthy_canonical("https://other.example/talks", page)
     assert not trustworthy_canonical("https://news.example/", page)
     assert not trustworthy_canonical(None, page)
+
+
+def test_canonical_url_drops_credentials() -> None:
+    assert canonical_url("https://reader:secret@news.example/a#x") == "https://news.example/a"
