@@ -1,6 +1,16 @@
-"""Text features for matching: sentences, content terms and named entities with their aliases folded.
+"""Text features for matching: sentences, content terms, named entities and numbers, in the article's language.
 
-Pure functions, no state: the same text always gives the same features.
+Pure functions, no state: the same text (and language) always gives the same features. What a
+language's words are (stop words, lemmas, calendar words, country names) comes from
+:mod:`storywatch.storylines.language`; nothing here is written for one story.
+
+- **Terms** are lemmas (simplemma), lower case, stop words dropped; numbers are kept.
+- **Entities** are names: capitalised words that do not start a sentence (and, in German,
+  where every noun is capitalised, that no article or determiner stands before), each a key of
+  its own; a country's names, capital and demonym fold to the country (Moscow, Russland and
+  Russian are all ``russia``).
+- **Numbers** with at least two digits, or a decimal point (5.5 million, 314-117, 63-36), are
+  the details a rewrite repeats and a new development changes.
 """
 
 from __future__ import annotations
@@ -8,153 +18,27 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
-STOPWORDS = frozenset(
-    """
-a about above across after afterwards again against all almost alone along already also although always am
-among amongst an and another any anyone anything anyway anywhere are around as at back be became because
-become becomes been before beforehand behind being below beside besides between beyond both but by can
-cannot could did do does doing done down due during each either else elsewhere enough even ever every
-everyone everything everywhere except few for former formerly from further had has have having he hence
-her here hereafter hereby herein hers herself him himself his how however i if in indeed into is it its
-itself just last latter least less made make many may me meanwhile might mine more moreover most mostly
-much must my myself namely neither never nevertheless next no nobody none nor not nothing now nowhere of
-off often on once one only onto or other others otherwise our ours ourselves out over own per perhaps
-please put rather re same see seem seemed seeming seems several she should since so some somehow someone
-something sometime sometimes somewhere still such than that the their theirs them themselves then thence
-there thereafter thereby therefore therein thereupon these they this those though through throughout thru
-thus to together too toward towards under until up upon us very via was we well were what whatever when
-whence whenever where whereafter whereas whereby wherein whereupon wherever whether which while whither
-who whoever whole whom whose why will with within without would yet you your yours yourself yourselves
-said says say saying told tells according added adding asked also new news report reported reports
-reporting statement week weeks day days year years month months time times today yesterday tomorrow
-monday tuesday wednesday thursday friday saturday sunday january february march april may june july
-august september october november december mr mrs ms dr including include includes like get got going
-go goes went take taken took come came want wanted way ways make makes making people thing things
-""".split()
-)
-
-# Different names for the same actor, folded to one key (the issue's Moscow / the Kremlin / Russia).
-ALIASES = {
-    "kremlin": "russia",
-    "moscow": "russia",
-    "russian": "russia",
-    "russians": "russia",
-    "ukrainian": "ukraine",
-    "ukrainians": "ukraine",
-    "kyiv": "ukraine",
-    "kiev": "ukraine",
-    "u.s.": "united-states",
-    "us": "united-states",
-    "usa": "united-states",
-    "america": "united-states",
-    "american": "united-states",
-    "americans": "united-states",
-    "washington": "united-states",
-    "britain": "uk",
-    "british": "uk",
-    "u.k.": "uk",
-    "french": "france",
-    "german": "germany",
-    "european": "europe",
-    "eu": "europe",
-    "e.u.": "europe",
-    "turkish": "turkey",
-    "türkiye": "turkey",
-    "chinese": "china",
-    "zelenskyy": "zelensky",
-}
-
-# Multi-word names folded before entities are read, so "United States" is one actor, not two words.
-_PHRASES = [
-    (re.compile(r"\bUnited States\b"), "US"),
-    (re.compile(r"\bUnited Kingdom\b"), "UK"),
-    (re.compile(r"\bEuropean Union\b"), "EU"),
-]
-
-_NOT_ENTITIES = STOPWORDS | {
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "president",
-    "minister",
-    "secretary",
-    "prime",
-    "foreign",
-    "envoy",
-    "special",
-    "spokesman",
-    "spokeswoman",
-    "spokesperson",
-    "chancellor",
-    "vice",
-    "adviser",
-    "advisor",
-    "aide",
-    "state",
-}
-
-# Offices that texts use in place of a name once they have said who holds them
-# ("Secretary of State Marco Rubio ... the secretary of state said").
-OFFICES = (
-    "secretary of state",
-    "foreign secretary",
-    "foreign minister",
-    "defence minister",
-    "defense minister",
-    "defence secretary",
-    "defense secretary",
-    "treasury secretary",
-    "prime minister",
-    "vice president",
-    "national security adviser",
-    "special envoy",
-    "chancellor",
-    "president",
-    "envoy",
-    "spokesman",
-    "spokeswoman",
-    "spokesperson",
-    "kremlin spokesman",
-)
-_OFFICE = "(?i:" + "|".join(re.escape(o) for o in sorted(OFFICES, key=len, reverse=True)) + ")"
-# The office is matched in any case, the name only when capitalised.
-_OFFICE_NAMED = re.compile(r"\b(" + _OFFICE + r")\s+((?:[A-Z][\w'’-]+\s+){0,2}[A-Z][\w'’-]+)")
-_OFFICE_MENTION = re.compile(r"\b(?i:the)\s+(" + _OFFICE + r")\b(?!\s+[A-Z])")
-
-
-def office_links(text: str) -> dict[str, str]:
-    """Offices the text names a holder for: {"secretary of state": "rubio"} (the surname's entity key)."""
-    links: dict[str, str] = {}
-    for match in _OFFICE_NAMED.finditer(text):
-        name = match.group(2).split()
-        if not name[-1][:1].isupper():
-            continue
-        key = _entity_key(name[-1])
-        if key:
-            links.setdefault(match.group(1).lower(), key)
-    return links
-
-
-def office_mentions(text: str) -> list[str]:
-    """Offices the text refers to without a name ("the secretary of state said")."""
-    return [m.group(1).lower() for m in _OFFICE_MENTION.finditer(text)]
-
+from storywatch.storylines.language import Language, aliases, detect, language
 
 # A sentence ends after . ! ? or … (closing quotes and brackets stay with it) before a capital or
 # digit, and at paragraph breaks.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n(?=[A-Z])")
-# Abbreviations whose full stop ends no sentence: "U.S. Secretary of State", "Dr. Okafor".
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
+_SENTENCE_END = re.compile(
+    rf"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’»)\]]))\s+(?=[\"'“‘„«(\[]?[{_UPPER}0-9])|\n\s*\n|\n(?=[{_UPPER}])"
+)
+# Abbreviations whose full stop ends no sentence: "U.S. Secretary of State", "Dr. Okafor", "z. B.",
+# and an ordinal day ("am 15. Januar", "le 1. mai").
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Z]\.){2,}|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|No|Nos|Vol|"
-    r"vs|Inc|Corp|Co|Ltd|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|approx|etc)\.)$"
+    r"vs|Inc|Corp|Co|Ltd|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|approx|etc|bzw|ca|Nr|vgl|z\. ?B|d\. ?h|"
+    r"u\. ?a|Mme|Mlle|Sr|Sra|Dña)\.|\b\d{1,2}\.)$"
 )
-_TOKEN = re.compile(r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F'’\-]*|\d[\d,.:]*\d|\d")
-_CAP_RUN = re.compile(
-    r"(?:U\.S\.|U\.K\.|E\.U\.|[A-Z\u00C0-\u00DE][\w\u00C0-\u024F'’\-]*)"
-    r"(?:\s+(?:U\.S\.|[A-Z\u00C0-\u00DE][\w\u00C0-\u024F'’\-]*))*"
-)
+_TOKEN = re.compile(r"[^\W\d_][\w'’\-]*|\d[\d,.:/]*\d|\d", re.UNICODE)
+_CAP_RUN = re.compile(rf"(?:U\.S\.|U\.K\.|E\.U\.|[{_UPPER}][\w'’\-]*)(?:\s+(?:U\.S\.|[{_UPPER}][\w'’\-]*))*")
+_NUMBER = re.compile(r"(?<![\w.])(?:\$|€|£)?\d[\d,.]*\d(?:-\d+)?|(?<![\w.])\d+(?:-\d+)+")
+_YEAR = re.compile(r"(?:1[89]|20)\d\d$")
 
 
 def sentences(text: str) -> list[str]:
@@ -170,49 +54,107 @@ def sentences(text: str) -> list[str]:
     return [p for p in merged if len(p) > 2]
 
 
-def stem(word: str) -> str:
-    """A light plural and possessive fold, enough to match 'talks' with 'talk'."""
-    word = word.removesuffix("'s").removesuffix("’s").rstrip("'’")
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+def _strip_possessive(word: str) -> str:
+    return word.removesuffix("'s").removesuffix("’s").rstrip("'’")
 
 
-def terms(text: str) -> list[str]:
-    """Content terms: lower-cased, stemmed, stop words dropped; numbers kept without separators."""
+def terms(text: str, lang: Language | None = None) -> list[str]:
+    """Content terms: lemmas in lower case, stop words dropped; numbers kept without separators."""
+    return [lemma for _, lemma in term_tokens(text, lang)]
+
+
+def term_tokens(text: str, lang: Language | None = None) -> list[tuple[str, str]]:
+    """Each content term with the word it was read from, as written: ("Ruling", "ruling")."""
+    lang = lang or language(None)
+    stop = lang.stopwords
     out = []
     for raw in _TOKEN.findall(text):
         if raw[0].isdigit():
-            out.append(raw.replace(",", ""))
+            out.append((raw, raw.replace(",", "")))
             continue
-        word = raw.lower()
-        if word in STOPWORDS or len(word) < 3:
+        word = _strip_possessive(raw)
+        low = word.lower()
+        if low in stop or len(low) < 3:
             continue
-        word = stem(word)
-        if word not in STOPWORDS and len(word) >= 3:
-            out.append(word)
+        lemma = lang.lemma(word)
+        if lemma not in stop and len(lemma) >= 3:
+            out.append((word, lemma))
     return out
 
 
-def _entity_key(token: str) -> str | None:
-    low = token.lower().removesuffix("'s").removesuffix("’s").rstrip("'’")
-    if low in ALIASES:
-        return ALIASES[low]
-    if low in _NOT_ENTITIES or len(low) < 2 or "'" in low or "’" in low:
+def numbers(text: str) -> list[str]:
+    """Salient numbers: two digits or more, or with a decimal point (years left out), separators dropped."""
+    found = []
+    for match in _NUMBER.finditer(text):
+        value = match.group(0).lstrip("$€£").rstrip(".,").replace(",", "")
+        if not value or _YEAR.fullmatch(value):
+            continue
+        found.append(value)
+    return found
+
+
+FUNCTION_WORD_ZIPF = 5.8
+"""A capitalised stop word this frequent (wordfreq's Zipf scale) is a function word, not a name."""
+
+
+@cache
+def _zipf(word: str, code: str) -> float:
+    from wordfreq import zipf_frequency
+
+    try:
+        return float(zipf_frequency(word, code))
+    except LookupError:  # a language wordfreq has no list for
+        return 0.0
+
+
+@cache
+def _alias_forms() -> dict[str, str]:
+    return aliases()
+
+
+def _entity_key(token: str, lang: Language) -> str | None:
+    word = _strip_possessive(token)
+    forms = _alias_forms()
+    if word in forms:
+        return forms[word]
+    low = word.lower()
+    if low in lang.not_names or low in lang.calendar or len(low) < 2 or "'" in low or "’" in low:
         return None
+    if low in lang.stopwords and not word.isupper() and _zipf(low, lang.code) >= FUNCTION_WORD_ZIPF:
+        return None  # "The", "But": jusText's stop lists also hold "House" and "State", which name things
     return low
 
 
-def entities(text: str) -> list[str]:
+def _run_keys(words: list[str], lang: Language) -> list[str]:
+    """Entity keys of a run of capitalised words: multi-word country names first ("United States")."""
+    forms = _alias_forms()
+    keys: list[str] = []
+    position = 0
+    while position < len(words):
+        for width in (4, 3, 2):
+            phrase = " ".join(words[position : position + width])
+            if position + width <= len(words) and phrase in forms:
+                keys.append(forms[phrase])
+                position += width
+                break
+        else:
+            for part in words[position].split("-"):
+                if part[:1].isupper():
+                    key = _entity_key(part, lang)
+                    if key:
+                        keys.append(key)
+            position += 1
+    return keys
+
+
+def entities(text: str, lang: Language | None = None) -> list[str]:
     """Named-entity keys: capitalised words outside sentence starts, one key per word, aliases folded.
 
     A sentence's first word counts only if the text also capitalises it mid-sentence, so
-    'Despite' never becomes an entity while 'Rubio' at a sentence start still does.
+    'Despite' never becomes an entity while 'Rubio' at a sentence start still does. In a
+    language that capitalises every noun, a word after a determiner is a noun, not a name.
     """
-    for pattern, replacement in _PHRASES:
-        text = pattern.sub(replacement, text)
+    lang = lang or language(None)
     found: list[str] = []
     doubtful: list[str] = []  # sentence-initial words and words of headings
     mid_sentence: set[str] = set()
@@ -221,30 +163,57 @@ def entities(text: str) -> list[str]:
         capitalised = sum(1 for w in words_in_sentence if w[:1].isupper())
         # A heading inside a body: mostly capitalised words and no closing punctuation.
         heading = (
-            len(words_in_sentence) >= 3
+            not lang.capitalises_nouns
+            and len(words_in_sentence) >= 3
             and capitalised / len(words_in_sentence) > 0.7
             and not sentence.rstrip().endswith((".", "!", "?", '"', "”", "’"))
         )
         for match in _CAP_RUN.finditer(sentence):
-            words = [part for w in match.group(0).split() for part in w.split("-") if part[:1].isupper()]
-            if not words:
-                continue
+            words = match.group(0).split()
             if heading:
                 doubtful.extend(words)
                 continue
-            if match.start() == 0 or sentence[: match.start()].strip() in {'"', "“", "‘", "'", "("}:
+            before = sentence[: match.start()].strip()
+            if match.start() == 0 or before in {'"', "“", "‘", "'", "(", "„", "«"} or before.endswith((":", "–", "—")):
                 doubtful.append(words[0])
                 words = words[1:]
+            if (
+                lang.capitalises_nouns
+                and words
+                and before.split()[-1:]
+                and before.split()[-1].lower() in lang.determiners
+            ):
+                words = words[1:]  # "die Koalition": a noun
+            if lang.capitalises_nouns:
+                words = [w for w in words if _german_name(w, lang)]
             for word in words:
                 mid_sentence.add(word)
-                key = _entity_key(word)
-                if key:
-                    found.append(key)
+            found.extend(_run_keys(words, lang))
+    forms = _alias_forms()
     for word in doubtful:
-        key = _entity_key(word)
-        if key and (word in mid_sentence or key in ALIASES.values()):
+        key = _entity_key(word, lang)
+        if key and (word in mid_sentence or _strip_possessive(word) in forms):
             found.append(key)
     return found
+
+
+def _german_name(word: str, lang: Language) -> bool:
+    """In German a capital marks every noun. A name is an acronym, a country, or a word English
+    text uses too (names cross languages, German nouns do not), or a short word neither knows.
+
+    Frequencies are wordfreq's (Zipf scale): "Scholz" is 2.3 in English and 4.0 in German,
+    "Kritik" 1.8 and 5.0.
+    """
+    bare = _strip_possessive(word)
+    if bare in _alias_forms() or (bare.isupper() and len(bare) >= 2):
+        return True
+    low = bare.lower()
+    if low in lang.stopwords or low in lang.not_names:
+        return False
+    german, english = _zipf(low, lang.code), _zipf(low, "en")
+    if english >= 1.0 and english >= german - 2.5:
+        return True
+    return english == 0.0 and german < 3.0 and len(low) <= 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,30 +225,92 @@ class SentenceFeatures:
 
 @dataclass(frozen=True, slots=True)
 class TextFeatures:
-    """An article's terms and entities, counted, and its sentences with theirs."""
+    """An article's terms, entities and numbers, counted, and its sentences with theirs."""
 
     terms: Counter[str]
     entities: Counter[str]
     sentences: tuple[SentenceFeatures, ...]
     links: dict[str, str] = field(default_factory=dict)  # office -> holder, as the text says
     unlinked: tuple[str, ...] = ()  # offices mentioned without saying who holds them
+    numbers: frozenset[str] = frozenset()
+    language: str = "en"
+    lead: tuple[SentenceFeatures, ...] = ()  # the title and the first paragraph: what the article reports
 
     def keys(self) -> set[str]:
         """Every feature as a frequency-table key: terms as they are, entities prefixed ``e:``."""
         return set(self.terms) | {"e:" + e for e in self.entities}
 
 
-def features(title: str, text: str) -> TextFeatures:
-    """Features of an article; the title counts like the body's first sentence."""
+@cache
+def _office_patterns(code: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    lang = language(code)
+    if not lang.offices:
+        return None
+    office = "(?i:" + "|".join(re.escape(o) for o in sorted(lang.offices, key=len, reverse=True)) + ")"
+    named = re.compile(r"\b(" + office + rf")\s+((?:[{_UPPER}][\w'’-]+\s+){{0,2}}[{_UPPER}][\w'’-]+)")
+    article = re.escape(lang.office_article) if lang.office_article else "the"
+    mention = re.compile(r"\b(?i:" + article + r")\s+(" + office + rf")\b(?!\s+[{_UPPER}])")
+    return named, mention
+
+
+def office_links(text: str, lang: Language | None = None) -> dict[str, str]:
+    """Offices the text names a holder for: {"secretary of state": "rubio"} (the surname's entity key)."""
+    lang = lang or language(None)
+    patterns = _office_patterns(lang.code)
+    links: dict[str, str] = {}
+    if patterns is None:
+        return links
+    for match in patterns[0].finditer(text):
+        name = match.group(2).split()
+        key = _entity_key(name[-1], lang)
+        if key:
+            links.setdefault(match.group(1).lower(), key)
+    return links
+
+
+def office_mentions(text: str, lang: Language | None = None) -> list[str]:
+    """Offices the text refers to without a name ("the secretary of state said")."""
+    lang = lang or language(None)
+    patterns = _office_patterns(lang.code)
+    return [m.group(1).lower() for m in patterns[1].finditer(text)] if patterns else []
+
+
+def _sentence(text: str, lang: Language) -> SentenceFeatures:
+    return SentenceFeatures(text, frozenset(terms(text, lang)), frozenset(entities(text, lang)))
+
+
+def features(title: str, text: str, language_code: str | None = None) -> TextFeatures:
+    """Features of an article in its language (told from its words when not given).
+
+    The title counts like the body's first sentence; the lead is the title and the first
+    paragraph.
+    """
+    lang = language(language_code or detect(f"{title}\n{text}"))
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     body = sentences(text)
-    all_sentences = tuple(SentenceFeatures(s, frozenset(terms(s)), frozenset(entities(s))) for s in [title, *body] if s)
+    all_sentences = tuple(_sentence(s, lang) for s in [title, *body] if s)
+    first = sentences(paragraphs[0]) if paragraphs else []
+    if paragraphs and len(first) < 2 and len(paragraphs) > 1:
+        first += sentences(paragraphs[1])  # a one-line first paragraph (a dateline, a teaser) says little
+    lead_texts = [title, *first] if title else first
+    by_text = {s.text: s for s in all_sentences}
+    lead = tuple(by_text.get(s) or _sentence(s, lang) for s in lead_texts if s)
     whole = f"{title}.\n\n{text}" if title else text
-    found = Counter(entities(whole))
-    links = office_links(whole)
+    found = Counter(entities(whole, lang))
+    links = office_links(whole, lang)
     unlinked = []
-    for office in office_mentions(whole):
+    for office in office_mentions(whole, lang):
         if office in links:
             found[links[office]] += 1  # "the secretary of state" counts as Rubio where the text said so
         else:
             unlinked.append(office)
-    return TextFeatures(Counter(terms(whole)), found, all_sentences, links, tuple(unlinked))
+    return TextFeatures(
+        terms=Counter(terms(whole, lang)),
+        entities=found,
+        sentences=all_sentences,
+        links=links,
+        unlinked=tuple(unlinked),
+        numbers=frozenset(numbers(whole)),
+        language=lang.code,
+        lead=lead,
+    )

@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from storywatch.storylines.text import ALIASES, SentenceFeatures, TextFeatures, entities, features, sentences, terms
+from storywatch.storylines.language import aliases
+from storywatch.storylines.text import SentenceFeatures, TextFeatures, entities, features, sentences, terms
 
 # --- sentences ---------------------------------------------------------------------------------
 
@@ -206,7 +207,7 @@ def test_heading_words_count_when_the_body_uses_them_as_names() -> None:
 
 def test_every_alias_target_is_lower_case_key() -> None:
     # The entity keys compared across articles are lower case; aliases must point at such keys.
-    assert all(v == v.lower() and " " not in v for v in ALIASES.values())
+    assert all(v == v.lower() and " " not in v for v in aliases().values())
 
 
 # --- features ------------------------------------------------------------------------------------
