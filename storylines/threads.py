@@ -1,141 +1,60 @@
 """Open threads: what a storyline is waiting for, when it is due, and which article settles it.
 
-A thread comes from a forward-looking sentence: a scheduled meeting ("will meet next week in
-London"), an awaited answer ("expects to hear back from Moscow this week"), an ultimatum
-("unless there is movement in the coming days"). Its due window is resolved against the
-article's publication date, never the wall clock, so replay gives the same windows every time.
-A later follow-up resolves it when one of its sentences reports an outcome (held, postponed,
-downgraded, answered, refused, stepped back) about the same actors and matter.
+Any domain, any of the languages storywatch reads. A thread comes from a clause that expects
+something with a time that can be resolved (:mod:`storywatch.storylines.timex`): a vote
+"on Thursday", a ruling "before 18 July", a strike that "would begin Friday", an answer
+"this week", an election "bis spätestens Ende März". One sentence can open several, one per
+clause. The due window is counted from the article's own date, never the wall clock.
+
+What a thread is about is its **signature**: the lemmas of its clause (without the time, the
+stop words and the words that only say it is expected) and the names in its sentence. A later
+follow-up resolves it when one of its sentences reports, as having happened, what the thread
+is about: it shares the thread's event words (compared by stem, so "ruling" meets "ruled"),
+and nothing in the clause says it is still pending ("will vote tonight", "has not yet ruled")
+or restates the expectation with a time still ahead. No per-domain outcome words decide it;
+the outcome is *named* from the reporting verb where the language's table knows it (held,
+postponed, cancelled, rejected, passed, began, ruled), and "reported" otherwise.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from storywatch.storylines.detect import Stats, sentence_keys
-from storywatch.storylines.text import ALIASES, SentenceFeatures, terms
+from storywatch.core.enums import ThreadKind
+from storywatch.storylines import timex
+from storywatch.storylines.detect import Stats
+from storywatch.storylines.language import Language, _words, aliases, language
+from storywatch.storylines.text import SentenceFeatures, _zipf, entities, term_tokens, terms
 
-WEEKDAYS = {
-    name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
-}
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-
-_NUMBER_WORDS = {
-    "a": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "ten": 10,
-    "few": 3,
-}
-
-# Time expressions that point forward, each turned into a window by _window().
-_WHEN = re.compile(
-    r"\b(?P<rel>this week|next week|later this week|by the end of the week|at the weekend|this weekend"
-    r"|in the coming days|in the next few days|within days|in (?:a )?few days|within the next few days"
-    r"|very shortly|shortly|soon|tomorrow|today|tonight|later today"
-    r"|this month|next month|by the end of the month"
-    r"|(?:in|within) (?:the next )?(?P<n>\d+|a|one|two|three|four|five|six|seven|ten|few) (?P<unit>days?|weeks?|months?)"
-    r"|(?:on |next |this )?(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-    r"|(?:on )?(?P<day1>\d{1,2}) (?P<month1>january|february|march|april|may|june|july|august|september|october|november|december)"
-    r"|(?:on )?(?P<month2>january|february|march|april|may|june|july|august|september|october|november|december) (?P<day2>\d{1,2})\b)",
-    re.IGNORECASE,
-)
-# What makes a sentence look forward rather than report.
-_FUTURE = re.compile(
-    r"\b(will|won't|shall|is to|are to|is due|are due|due to|expected|expects|expect|set to|scheduled|"
-    r"plans to|plan to|going to|unless|awaits|awaiting|deadline|ultimatum|hear back|hear from)\b",
-    re.IGNORECASE,
-)
-_SAID_ON = re.compile(r"\b(said|says|told|announced|warned|added|met|spoke|wrote|confirmed)\b[^.]*$", re.IGNORECASE)
-_PAST_ANCHOR = re.compile(
-    r"\b(last week|last month|yesterday|earlier|ago|had said|had warned|warned|announced last)\b", re.IGNORECASE
-)
-
-# The kinds of thread storywatch follows, most specific first; other forward-looking
-# sentences (an anniversary, a forecast) open none.
-KIND_CUES = {
-    "ultimatum": re.compile(r"\b(unless|ultimatum|deadline|or else|step back|walk away|pull out)\b", re.IGNORECASE),
-    "meeting": re.compile(
-        r"\b(meet|meeting|talks|round|summit|visit|session|negotiations|conference|vote|hearing|trip|travel)\b",
-        re.IGNORECASE,
-    ),
-    "answer": re.compile(r"\b(answer|respon[ds]e?|reply|hear back|hear from|decision|verdict)\b", re.IGNORECASE),
-}
-# Which outcomes settle which kind of thread: a downgraded meeting does not answer a question.
-KIND_OUTCOMES = {
-    "meeting": ("downgraded", "postponed", "cancelled", "held"),
-    "answer": ("answered", "refused"),
-    "ultimatum": ("stepped back",),
-}
-# Who an answer is awaited from: "hear back from Moscow", "a response from the Kremlin".
-_FROM = re.compile(r"\b(?:from|by)\s+(?:the\s+)?([A-Z][\w'’.-]+)")
-
-# What reports an outcome, by kind of thread; and the word used to say which outcome.
-OUTCOMES = [
-    (
-        "downgraded",
-        re.compile(
-            r"\b(downgraded|scaled back|scaled down|reduced to|pulled out|dropped out|withdr[ae]w|lower level)\b", re.I
-        ),
-    ),
-    ("postponed", re.compile(r"\b(postponed|delayed|put off|pushed back|rescheduled)\b", re.I)),
-    ("cancelled", re.compile(r"\b(cancell?ed|called off|scrapped|did not take place)\b", re.I)),
-    ("refused", re.compile(r"\b(refused|rejected|turned down|declined)\b", re.I)),
-    (
-        "stepped back",
-        re.compile(
-            r"\b(stepping back|stepped back|steps back|walked away|walks away|walking away|pulled back|pulling back)\b",
-            re.I,
-        ),
-    ),
-    (
-        "answered",
-        re.compile(
-            r"\b(answered|responded|replied|(?:first|formal|substantive|official) (?:response|answer|reply)|gave (?:its|an?) (?:answer|response))\b",
-            re.I,
-        ),
-    ),
-    ("held", re.compile(r"\b(held|took place|met|opened|began|convened|went ahead|gathered|sat down|hosted)\b", re.I)),
-]
-# A sentence that says the outcome is still awaited, or only foresees it, reports none.
-_PENDING = re.compile(
-    r"\b(yet to|not yet|still not|still has not|has not|have not|hasn't|haven't|no (?:word|answer|response|reply) yet|"
-    r"awaiting|still waiting|(?:will|would|could|may|might|to) (?:be )?(?:step|walk|answer|respond|reply|meet|hold|"
-    r"postpone|refuse|reject|cancel|pull|withdraw))\b",
-    re.IGNORECASE,
-)
-_SIGNATURE_STOP = (
-    frozenset(
-        terms(
-            "week weeks day days coming next this month tomorrow today tonight shortly soon expect expected expects "
-            "will would said say says unless hear back from within few later end weekend"
-        )
-    )
-    | frozenset(WEEKDAYS)
-    | frozenset(MONTHS)
-)
+RESOLUTION_THRESHOLD = 0.25
+"""The idf-weighted share of a thread's signature a sentence must report to resolve it."""
+SAME_THREAD_THRESHOLD = 0.45
+"""Above this overlap, a new expectation with an overlapping window restates a held thread."""
+RIVAL_SHARE = 0.85
+"""An article settles the threads it matches at least this share as well as its best one."""
+TOPIC_SENTENCES = 3
+"""A word in this many of an article's sentences is its topic: context for a thread, not its event."""
+LEAD_SENTENCES = 8
+"""How far into a follow-up an outcome is looked for: a development is reported at the top."""
 
 
 @dataclass(frozen=True, slots=True)
 class ThreadDraft:
-    """A thread found in a sentence, before it is stored."""
+    """A thread found in a clause, before it is stored."""
 
-    kind: str  # meeting | answer | ultimatum
+    kind: str  # a ThreadKind
     description: str
     actors: list[str]
     due_start: datetime
     due_end: datetime
-    signature: list[str]  # the sentence's feature keys that say what the thread is about
+    signature: list[str]  # "w:lemma" event words and "e:key" names: what the thread is about
     sentence: str
+    phrase: str = ""  # the time expression, as written
 
 
 @dataclass(slots=True)
@@ -160,174 +79,199 @@ class OpenThread:
     actors: list[str] = field(default_factory=list)
 
 
-def _day_start(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=UTC)
+# --------------------------------------------------------------------------- language data
 
 
-def _day_end(d: date) -> datetime:
-    return datetime.combine(d, time.max.replace(microsecond=0), tzinfo=UTC)
+@dataclass(frozen=True, slots=True)
+class _ThreadWords:
+    expecting: frozenset[str]  # lemmas that only say something is expected ("expect", "schedule")
+    pending: re.Pattern[str]
+    ultimatum: re.Pattern[str]
+    outcomes: tuple[tuple[tuple[str, ...], str], ...]  # lemma sequence → outcome label, longest first
+    stemmer: Any
 
 
-def _month_end(d: date) -> date:
-    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+@cache
+def _thread_words(code: str) -> _ThreadWords:
+    import snowballstemmer
+
+    lang = language(code)
+    data: dict[str, Any] = _words().get(lang.code, {}).get("time") or _words()["en"]["time"]
+    # Words that only say something is expected, or when: "expected", "scheduled", "next", "week".
+    cue_words: set[str] = set()
+    for phrase in [*data.get("future", ()), *data.get("pending", ()), *data.get("reporting", ())]:
+        cue_words.update(terms(phrase, lang))
+    for forms in data.get("units", {}).values():
+        cue_words.update(terms(" ".join(forms), lang))
+    cue_words.update(terms(" ".join(data.get("numbers", {})), lang))
+    for rule in (*timex._FIXED_RULES, "by", "on", "next", "in_n", "within_n", "from_now"):
+        for phrase in data.get(rule, ()):
+            cue_words.update(terms(str(phrase), lang))
+    outcomes = []
+    for words, label in data.get("outcomes", {}).items():
+        outcomes.append((tuple(lang.lemma(w) for w in words.split()), label))
+    outcomes.sort(key=lambda item: -len(item[0]))
+    try:
+        stemmer = snowballstemmer.stemmer(str(_stemmer_name(lang.code)))
+    except KeyError:
+        stemmer = snowballstemmer.stemmer("english")
+    return _ThreadWords(
+        expecting=frozenset(cue_words),
+        pending=timex._cue(data.get("pending", ())),
+        ultimatum=timex._cue(data.get("ultimatum", ())),
+        outcomes=tuple(outcomes),
+        stemmer=stemmer,
+    )
 
 
-def window(match: re.Match[str], published: datetime) -> tuple[datetime, datetime] | None:
-    """The due window a time expression names, counted from the publication date.
+def _stemmer_name(code: str) -> str:
+    from babel import Locale
 
-    "next week" written on Friday 18 April 2025 is Monday 21 to Sunday 27 April.
+    return str(Locale.parse(code).get_display_name("en")).lower()
+
+
+def stems(lemmas: Iterable[str], code: str) -> frozenset[str]:
+    """Snowball stems of lemmas: "ruling" and "ruled", "Abstimmung" and "abstimmen" meet."""
+    stemmer = _thread_words(code).stemmer
+    return frozenset(str(stemmer.stemWord(w)) for w in lemmas if not w[:1].isdigit())
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _is_name(surface: str, lemma: str, names: frozenset[str], lang: Language) -> bool:
+    """Whether a capitalised word names someone or something here, rather than saying what happens.
+
+    It does when the sentence's entities hold it, when it is a place's name (Moscow, Kremlin),
+    or, where only names are capitalised, when it is rare as a word (a sentence's first word,
+    "Rubio says ...").
     """
-    today = published.astimezone(UTC).date()
-    rel = (match.group("rel") or "").lower()
-    week_end = today + timedelta(days=6 - today.weekday())
-    if match.group("weekday"):
-        target = WEEKDAYS[match.group("weekday").lower()]
-        ahead = (target - today.weekday()) % 7 or 7
-        if rel.startswith("next ") and ahead < 7 - today.weekday():
-            ahead += 7
-        day = today + timedelta(days=ahead)
-        return _day_start(day), _day_end(day)
-    if match.group("month1") or match.group("month2"):
-        month = MONTHS[(match.group("month1") or match.group("month2")).lower()]
-        day_number = int(match.group("day1") or match.group("day2"))
-        try:
-            day = date(today.year, month, day_number)
-        except ValueError:
-            return None
-        if day < today - timedelta(days=1):
-            return None  # a past date: this sentence reports, it does not expect
-        return _day_start(day), _day_end(day)
-    if match.group("unit"):
-        n = _NUMBER_WORDS.get(match.group("n").lower()) or int(match.group("n"))
-        unit = match.group("unit").lower().rstrip("s")
-        days = {"day": 1, "week": 7, "month": 30}[unit] * n
-        return published, _day_end(today + timedelta(days=days))
-    if rel in ("this week", "later this week", "by the end of the week"):
-        return published, _day_end(week_end)
-    if rel in ("at the weekend", "this weekend"):
-        saturday = today + timedelta(days=(5 - today.weekday()) % 7)
-        return _day_start(saturday), _day_end(saturday + timedelta(days=1))
-    if rel == "next week":
-        monday = week_end + timedelta(days=1)
-        return _day_start(monday), _day_end(monday + timedelta(days=6))
-    if rel in (
-        "in the coming days",
-        "in the next few days",
-        "within days",
-        "in few days",
-        "in a few days",
-        "within the next few days",
-        "very shortly",
-        "shortly",
-        "soon",
-    ):
-        return published, _day_end(today + timedelta(days=7))
-    if rel == "tomorrow":
-        day = today + timedelta(days=1)
-        return _day_start(day), _day_end(day)
-    if rel in ("today", "tonight", "later today"):
-        return published, _day_end(today)
-    if rel in ("this month", "by the end of the month"):
-        return published, _day_end(_month_end(today))
-    if rel == "next month":
-        first = _month_end(today) + timedelta(days=1)
-        return _day_start(first), _day_end(_month_end(first))
-    return None
+    if surface.lower() in names or lemma in names or surface in aliases():
+        return True
+    return not lang.capitalises_nouns and _zipf(surface.lower(), lang.code) < 3.0
 
 
-def _kind(text: str) -> str | None:
-    for kind, cue in KIND_CUES.items():
-        if cue.search(text):
-            return kind
-    return None
-
-
-def _awaited(text: str) -> str | None:
-    """The entity an answer is expected from, as an entity key."""
-    from storywatch.storylines.text import entities
-
-    for match in _FROM.finditer(text):
-        found = entities(f"It came from {match.group(1)}.")
-        if found:
-            return found[0]
-    return None
-
-
-def _describe(sentence: str, limit: int = 180) -> str:
+def _describe(sentence: str, limit: int = 220) -> str:
     text = " ".join(sentence.split())
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def signature(sentence: SentenceFeatures) -> list[str]:
-    return sorted(k for k in sentence_keys(sentence) if k not in _SIGNATURE_STOP)
+def _event_lemmas(text: str, code: str, names: frozenset[str]) -> list[str]:
+    """The content lemmas that say what happens: not that it is expected, not when, and not who.
+
+    A word that is only ever part of a name here ("Yellen", "Tampa") is an actor, kept as a
+    name; "the appeal" stays an event word even beside "the Competition Appeal Tribunal".
+    """
+    words = _thread_words(code)
+    lang = language(code)
+    as_word: set[str] = set()
+    for surface, lemma in term_tokens(text, lang):
+        if lemma in words.expecting or lemma[:1].isdigit() or lemma in lang.calendar:
+            continue
+        if surface[:1].isupper() and _is_name(surface, lemma, names, lang):
+            continue
+        as_word.add(lemma)
+    return sorted(as_word)
 
 
-def find_threads(sentences: list[SentenceFeatures], published: datetime) -> list[ThreadDraft]:
-    """Forward-looking sentences of an article, each with the window it is due in."""
+def find_threads(
+    sentences: list[SentenceFeatures], published: datetime, language_code: str | None = None
+) -> list[ThreadDraft]:
+    """Every clause of the sentences that expects something with a time, as a thread with its window."""
+    code = language(language_code).code
     drafts: list[ThreadDraft] = []
+    # A word in many of the article's sentences is its topic ("storm", "Vertrauensfrage"), not
+    # what one clause expects: it counts as context.
+    spread: dict[str, int] = {}
+    for sentence in sentences:
+        for term in sentence.terms:
+            spread[term] = spread.get(term, 0) + 1
+    topic = {term for term, count in spread.items() if count >= TOPIC_SENTENCES}
     for sentence in sentences:
         text = sentence.text
-        kind = _kind(text)
-        if kind is None or not _FUTURE.search(text) or _PAST_ANCHOR.search(text):
-            continue
-        # Relative phrases ("next week") say more than a weekday, which is often just when
-        # something was said ("said on Friday that ..."): try them first.
-        matches = sorted(_WHEN.finditer(text), key=lambda m: (m.group("weekday") is not None, m.start()))
-        for match in matches:
-            if match.group("weekday") and not _names_a_coming_day(match, text, published):
+        seen_clauses: set[tuple[int, int]] = set()
+        for mention in timex.find(text, published, code):
+            if not timex.expects(text, mention, published, code):
                 continue
-            span = window(match, published)
-            if span is None or span[1] < published:
+            start, end = timex.clause_of(text, mention, code)
+            if (start, end) in seen_clauses:
+                continue  # one thread per clause: its first expected time
+            seen_clauses.add((start, end))
+            clause = text[start:end]
+            without_time = clause[: mention.start - start] + " " + clause[mention.end - start :]
+            event = _event_lemmas(without_time, code, sentence.entities)
+            if not event:
                 continue
-            keys = signature(sentence)
-            awaited = _awaited(text) if kind == "answer" else None
+            context = set(_event_lemmas(text[:start] + " " + text[end:], code, sentence.entities)) - set(event)
+            context |= set(event) & topic
+            event = [w for w in event if w not in topic] or event
+            due_start, due_end = mention.due(published)
+            if due_end < published:
+                continue
+            names = sorted(sentence.entities)
+            actors = set(entities(without_time, language(code))) or set(names)
+            kind = ThreadKind.EVENT
+            if _thread_words(code).ultimatum.search(text):
+                kind = ThreadKind.ULTIMATUM
+            elif mention.deadline:
+                kind = ThreadKind.DEADLINE
             drafts.append(
                 ThreadDraft(
                     kind=kind,
                     description=_describe(text),
-                    actors=sorted(sentence.entities),
-                    due_start=span[0],
-                    due_end=span[1],
-                    signature=keys + ([f"awaited:e:{awaited}"] if awaited else []),
+                    actors=names,
+                    due_start=due_start,
+                    due_end=due_end,
+                    signature=sorted(
+                        {f"w:{w}" for w in event}
+                        | {f"c:{w}" for w in context}
+                        | {f"a:{n}" for n in actors}
+                        | {f"e:{n}" for n in names if n not in actors}
+                    ),
                     sentence=text,
+                    phrase=mention.phrase,
                 )
             )
-            break
     return drafts
 
 
-def _names_a_coming_day(match: re.Match[str], text: str, published: datetime) -> bool:
-    """A bare weekday is a coming day only when the sentence looks forward to it.
-
-    "went ahead on Wednesday" in a Wednesday article is today; "said on Friday that" is when
-    it was said; "will meet on Tuesday" and "next Tuesday" are coming days.
-    """
-    if (match.group("rel") or "").lower().startswith("next"):
-        return True
-    if WEEKDAYS[match.group("weekday").lower()] == published.astimezone(UTC).weekday():
-        return False
-    before = text[max(0, match.start() - 60) : match.start()]
-    return bool(_FUTURE.search(before)) and not _SAID_ON.search(text[max(0, match.start() - 25) : match.start()])
+# --------------------------------------------------------------------------- matching
 
 
-def _names(sentence: SentenceFeatures, entity: str) -> bool:
-    """Whether a sentence names an entity, even as its first word or by an alias (the Kremlin)."""
-    return entity in sentence.entities or any(ALIASES.get(t, t) == entity for t in sentence.terms)
+KEY_WEIGHTS = {"w": 1.0, "a": 1.0, "c": 0.35, "e": 0.35}
+"""How much each part of a signature counts: the clause's event words and actors, then the rest of its sentence."""
 
 
-def overlap(keys: set[str] | frozenset[str], signature_keys: list[str], stats: Stats) -> float:
-    """The idf-weighted share of a thread's signature that a sentence shares."""
-    matter = [k for k in signature_keys if not k.startswith("awaited:")]
-    total = sum(stats.idf(k) for k in matter)
+def _weight(key: str, stats: Stats) -> float:
+    kind, _, value = key.partition(":")
+    return stats.idf(f"e:{value}" if kind in ("e", "a") else value) * KEY_WEIGHTS.get(kind, 0.0)
+
+
+def _matched(signature: list[str], lemmas: frozenset[str], names: frozenset[str], code: str) -> list[str]:
+    sentence_stems = stems(lemmas, code)
+    hits = []
+    for key in signature:
+        if key.startswith(("w:", "c:")):
+            word = key[2:]
+            if word in lemmas or (stems([word], code) & sentence_stems):
+                hits.append(key)
+        elif key.startswith(("e:", "a:")) and (key[2:] in names or key[2:] in lemmas):
+            hits.append(key)
+    return hits
+
+
+def overlap(signature: list[str], lemmas: frozenset[str], names: frozenset[str], stats: Stats, code: str) -> float:
+    """The idf-weighted share of a thread's signature that a sentence shares (names weigh half)."""
+    total = sum(_weight(k, stats) for k in signature)
     if not total:
         return 0.0
-    return sum(stats.idf(k) for k in matter if k in keys) / total
+    return sum(_weight(k, stats) for k in _matched(signature, lemmas, names, code)) / total
 
 
-def is_same_thread(draft: ThreadDraft, thread: OpenThread, stats: Stats, *, threshold: float = 0.4) -> bool:
-    """Whether a new forward-looking sentence restates a thread the storyline already holds."""
+def is_same_thread(draft: ThreadDraft, thread: OpenThread, stats: Stats, *, code: str = "en") -> bool:
+    """Whether a new expectation restates a thread the storyline already holds: overlapping windows, same matter."""
     if (
         thread.due_end is not None
         and thread.due_start is not None
@@ -336,27 +280,119 @@ def is_same_thread(draft: ThreadDraft, thread: OpenThread, stats: Stats, *, thre
         )
     ):
         return False
-    return draft.kind == thread.kind and overlap(set(draft.signature), thread.signature, stats) >= threshold
+    core = [k for k in thread.signature if k.startswith(("w:", "a:"))]
+    lemmas = frozenset(k[2:] for k in draft.signature if k.startswith("w:"))
+    names = frozenset(k[2:] for k in draft.signature if k.startswith("a:"))
+    if not any(k.startswith("w:") for k in core):
+        return False
+    return overlap(core, lemmas, names, stats, code) >= SAME_THREAD_THRESHOLD
+
+
+def _pending(clause: str, hit_stems: frozenset[str], published: datetime, code: str, thread: OpenThread) -> bool:
+    """Whether a clause says the event is still to come, or only restates when it is expected.
+
+    A pending word ("will", "not yet", "noch nicht", "expected") counts before the thread's
+    words or just after them ("the vote is expected"), not at the end of a long clause about
+    something else. A clause that dates the event inside the thread's own window restates
+    the expectation; a date outside it is news (postponed, brought forward, extended).
+    """
+    lang = language(code)
+    positions = [i for i, (_, lemma) in enumerate(term_tokens(clause, lang)) if stems([lemma], code) & hit_stems]
+    first = clause_offsets(clause, lang, positions[0]) if positions else len(clause)
+    last = clause_offsets(clause, lang, positions[-1], end=True) if positions else len(clause)
+    cue = _thread_words(code).pending
+    for match in cue.finditer(clause):
+        if match.start() < first or match.start() <= _after_words(clause, last, 3):
+            return True
+    for mention in timex.find(clause, published, code):
+        if not timex.expects(clause, mention, published, code):
+            continue
+        due_start, due_end = mention.due(published)
+        if thread.due_start is None or thread.due_end is None:
+            return True
+        if due_start <= thread.due_end + timedelta(days=1) and due_end >= thread.due_start - timedelta(days=1):
+            return True
+    return False
+
+
+def clause_offsets(clause: str, lang: Language, index: int, *, end: bool = False) -> int:
+    """The character offset where the clause's ``index``-th content term starts (or ends)."""
+    seen = -1
+    for match in _WORD.finditer(clause):
+        word = match.group(0)
+        if word.lower() in lang.stopwords or (len(word) < 3 and not word[:1].isdigit()):
+            continue
+        seen += 1
+        if seen == index:
+            return match.end() if end else match.start()
+    return len(clause)
+
+
+def _after_words(text: str, offset: int, n: int) -> int:
+    """The offset ``n`` words after ``offset``."""
+    rest = text[offset:]
+    found = list(re.finditer(r"\S+", rest))
+    return offset + (found[n - 1].end() if len(found) >= n else len(rest))
+
+
+_WORD = re.compile(r"[^\W\d_][\w'’\-]*|\d[\d,.:/]*\d|\d", re.UNICODE)
+
+
+def outcome_of(text: str, code: str) -> str:
+    """The outcome a sentence names (held, postponed, passed, ruled, ...), or "reported"."""
+    lang = language(code)
+    lemmas = [lang.lemma(w) for w in re.findall(r"[^\W\d_]+", text)]
+    for sequence, label in _thread_words(code).outcomes:
+        n = len(sequence)
+        if any(tuple(lemmas[i : i + n]) == sequence for i in range(len(lemmas) - n + 1)):
+            return label
+    return "reported"
 
 
 def find_resolution(
-    sentences: list[SentenceFeatures], thread: OpenThread, stats: Stats, *, threshold: float = 0.25
+    sentences: list[SentenceFeatures],
+    thread: OpenThread,
+    stats: Stats,
+    *,
+    published: datetime,
+    language_code: str | None = None,
+    threshold: float = RESOLUTION_THRESHOLD,
 ) -> Resolution | None:
-    """The sentence of a follow-up that reports the thread's outcome, if one does."""
+    """The sentence near the top of a follow-up that reports what the thread is about, as having happened."""
+    code = language(language_code).code
     best: Resolution | None = None
-    for sentence in sentences:
-        text = sentence.text
-        if _PENDING.search(text):
+    events = [k for k in thread.signature if k.startswith(("w:", "c:"))]
+    if not events:
+        return None
+    for sentence in sentences[:LEAD_SENTENCES]:
+        score = overlap(thread.signature, sentence.terms, sentence.entities, stats, code)
+        if score < threshold or (best is not None and score <= best.score):
             continue
-        allowed = KIND_OUTCOMES.get(thread.kind, ())
-        outcome = next((name for name, cue in OUTCOMES if name in allowed and cue.search(text)), None)
-        if outcome is None:
+        hits = [k for k in _matched(events, sentence.terms, sentence.entities, code)]
+        if not hits:
             continue
-        keys = sentence_keys(sentence)
-        awaited = [k.removeprefix("awaited:") for k in thread.signature if k.startswith("awaited:")]
-        if awaited and not all(_names(sentence, k.removeprefix("e:")) for k in awaited):
-            continue  # an answer has to come from the party it was awaited from
-        score = overlap(keys, thread.signature, stats)
-        if score >= threshold and (best is None or score > best.score):
-            best = Resolution(outcome=outcome, sentence=text, score=score)
+        if _reports_pending(sentence.text, hits, published, code, thread):
+            continue
+        best = Resolution(outcome=outcome_of(sentence.text, code), sentence=sentence.text, score=score)
     return best
+
+
+def _reports_pending(text: str, hits: list[str], published: datetime, code: str, thread: OpenThread) -> bool:
+    """Whether the clauses where the thread's words stand all say the event is still to come."""
+    lang = language(code)
+    hit_stems = stems([k[2:] for k in hits], code)
+    reported = pending = False
+    for start, end in timex.clauses(text, code):
+        clause = text[start:end]
+        if not hit_stems & stems(terms(clause, lang), code):
+            continue
+        if _pending(clause, hit_stems, published, code, thread):
+            pending = True
+        else:
+            reported = True
+    return pending and not reported
+
+
+def names_in(text: str, code: str) -> list[str]:
+    """The entity keys a text names (used for a thread's actors when only text is at hand)."""
+    return entities(text, language(code))

@@ -45,7 +45,8 @@ class ThreadKind(StrEnum):
     MEETING = "meeting"
     ANSWER = "answer"
     ULTIMATUM = "ultimatum"
-    EVENT = "event"
+    EVENT = "event"  # anything expected at a time: a vote, a ruling, a launch, a strike
+    DEADLINE = "deadline"  # due any time up to a date ("by 5 June", "bis Ende März")
 
 
 class ThreadStatus(StrEnum):
