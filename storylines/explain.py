@@ -81,7 +81,7 @@ def explain_article(session: Session, reference: str, params: Params | None = No
             }
         )
     if not rows:
-        feats = features(article.title, article.text)
+        feats = features(article.title, article.text, article.language)
         stats = load_stats(session, feats.keys())
         vector = vectorize(feats, stats)
         when = article.published_at or article.fetched_at

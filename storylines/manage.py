@@ -28,6 +28,7 @@ from storywatch.storage import storylines as storyline_store
 from storywatch.storage.locks import lock_storylines
 from storywatch.storage.models import Article, Storyline, StorylineArticle, utcnow
 from storywatch.storylines.detect import (
+    DEVELOPMENT_KEYS,
     ArticleVector,
     Params,
     Stats,
@@ -39,9 +40,13 @@ from storywatch.storylines.errors import StorylineError, UnknownStoryline
 from storywatch.storylines.service import (
     add_storyline_from_article,
     alert_payload,
+    join_development,
+    lead_text,
     load_stats,
     member_of,
 )
+from storywatch.storylines.similarity import Similarity
+from storywatch.storylines.similarity import backend as similarity_backend
 from storywatch.storylines.text import features
 
 STATUSES = (StorylineStatus.ACTIVE, StorylineStatus.MUTED, StorylineStatus.CLOSED)  # what users set
@@ -62,9 +67,14 @@ def get_article(session: Session, reference: str) -> Article:
     return article
 
 
-def _about_vector(about: list[str], title: str, stats: Stats) -> tuple[Any, ArticleVector]:
+def _about_vector(about: list[str], title: str, stats: Stats, params: Params) -> tuple[Any, ArticleVector]:
     feats = features(title, ". ".join(about))
-    return feats, vectorize(feats, stats)
+    embedding = _embedder(params).embed([lead_text(feats)])[0]
+    return feats, vectorize(feats, stats, embedding)
+
+
+def _embedder(params: Params) -> Similarity:
+    return similarity_backend(params.similarity, params.model, params.device)
 
 
 def rebuild(session: Session, storyline: Storyline, params: Params | None = None) -> StorylineState:
@@ -72,37 +82,50 @@ def rebuild(session: Session, storyline: Storyline, params: Params | None = None
     params = params or Params()
     old = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, None)
     rows = [(m, a) for m, a in membership_store.memberships(session, storyline.id) if m.role in PROFILE_ROLES]
-    texts = {a.id: features(a.title, a.text) for _, a in rows}
+    texts = {a.id: features(a.title, a.text, a.language) for _, a in rows}
+    embeddings = dict(zip(texts, _embedder(params).embed([lead_text(f) for f in texts.values()]), strict=True))
     keys = set().union(*(f.keys() for f in texts.values())) if texts else set()
     stats = load_stats(session, keys | {k for phrase in old.about for k in features("", phrase).keys()})
     state = StorylineState(
-        id=storyline.id, title=storyline.title, overrides=old.overrides, negatives=old.negatives, about=old.about
+        id=storyline.id,
+        title=storyline.title,
+        overrides=old.overrides,
+        negatives=old.negatives,
+        about=old.about,
+        tracked=storyline.origin != StorylineOrigin.DISCOVERED,
     )
     if old.about:
-        feats, vector = _about_vector(old.about, storyline.title, stats)
+        feats, vector = _about_vector(old.about, storyline.title, stats, params)
         state.absorb(features=feats, vector=vector, member=None, when=None, params=params)
-    for _, article in rows:
-        vector = vectorize(texts[article.id], stats)
+    for membership, article in rows:
+        vector = vectorize(texts[article.id], stats, embeddings.get(article.id))
         when = article.published_at or article.fetched_at
-        state.absorb(
-            features=texts[article.id], vector=vector, member=member_of(article, vector), when=when, params=params
-        )
+        member = member_of(article, vector)
+        state.absorb(features=texts[article.id], vector=vector, member=member, when=when, params=params)
+        if membership.role in (Role.SEED, Role.FOLLOW_UP):
+            state.open_development(member, vector, params)
+        elif (membership.evidence or {}).get("duplicate_of"):
+            join_development(
+                state, membership.evidence["duplicate_of"], article.reference, [], vector.top_keys(DEVELOPMENT_KEYS)
+            )
     storyline.profile = state.to_profile()
     storyline.last_article_at = state.last_article_at
     storyline.updated_at = utcnow()
     return state
 
 
-def track_record(session: Session, record: ArticleRecord, *, title: str | None = None) -> tuple[Storyline, bool]:
+def track_record(
+    session: Session, record: ArticleRecord, *, title: str | None = None, params: Params | None = None
+) -> tuple[Storyline, bool]:
     """Store a seed article (if new) and track the storyline it starts; returns (storyline, created)."""
     article_store.store_articles(session, [record])
     article = article_store.article_by_reference(session, record.url)
     if article is None:  # pragma: no cover - the insert above guarantees it
         raise StorylineError(f"could not store {record.url}")
-    return add_storyline_from_article(session, article, title=title)
+    return add_storyline_from_article(session, article, title=title, params=params)
 
 
-def add_from_description(session: Session, title: str, about: list[str]) -> Storyline:
+def add_from_description(session: Session, title: str, about: list[str], params: Params | None = None) -> Storyline:
     """A storyline described by a title and key phrases, with no seed article."""
     lock_storylines(session)
     phrases = [p.strip() for p in about if p.strip()]
@@ -116,7 +139,7 @@ def add_from_description(session: Session, title: str, about: list[str]) -> Stor
     )
     session.add(storyline)
     session.flush()
-    rebuild(session, storyline)
+    rebuild(session, storyline, params)
     return storyline
 
 
@@ -131,7 +154,7 @@ def set_status(session: Session, storyline_id: int, status: StorylineStatus | st
     return storyline
 
 
-def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
+def merge(session: Session, keep_id: int, other_id: int, params: Params | None = None) -> Storyline:
     """Fold ``other`` into ``keep``: its articles, threads and alerts move, then it is deleted."""
     lock_storylines(session)
     if keep_id == other_id:
@@ -145,11 +168,13 @@ def merge(session: Session, keep_id: int, other_id: int) -> Storyline:
     keep.profile = kept.to_profile()
     session.delete(other)
     session.flush()
-    rebuild(session, keep)
+    rebuild(session, keep, params)
     return keep
 
 
-def split(session: Session, storyline_id: int, at: datetime, *, title: str | None = None) -> Storyline:
+def split(
+    session: Session, storyline_id: int, at: datetime, *, title: str | None = None, params: Params | None = None
+) -> Storyline:
     """Move the storyline's articles published at or after ``at`` to a new storyline."""
     lock_storylines(session)
     storyline = get_storyline(session, storyline_id)
@@ -164,8 +189,8 @@ def split(session: Session, storyline_id: int, at: datetime, *, title: str | Non
     session.add(new)
     session.flush()
     storyline_store.move_storyline_contents(session, storyline.id, new.id, {a.id for a in later})
-    rebuild(session, storyline)
-    rebuild(session, new)
+    rebuild(session, storyline, params)
+    rebuild(session, new, params)
     return new
 
 
@@ -179,12 +204,15 @@ class Correction:
     alert: str | None  # what happened to the article's alert: raised, retracted or None
 
 
-def mark(session: Session, reference: str, role: str, *, storyline_id: int | None = None) -> Correction:
+def mark(
+    session: Session, reference: str, role: str, *, storyline_id: int | None = None, params: Params | None = None
+) -> Correction:
     """Correct an article's role; the storyline remembers it and decides alike next time.
 
     - unrelated: the article leaves the storyline's profile, and articles like it are kept out;
-    - duplicate: the storyline's bar for a retelling drops to this article's similarity;
-    - follow-up: the bars it failed are lowered to let it through, and it alerts now.
+    - duplicate: the storyline's bar for a retelling drops to how much of its closest
+      development this article retold (and its window widens to the hours between them);
+    - follow-up: the bars it failed are raised or lowered to let it through, and it alerts now.
     """
     lock_storylines(session)
     if role not in CORRECTIONS:
@@ -215,25 +243,26 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
             f"{reference} is the seed of storyline {storyline.id}; close or split the storyline instead"
         )
     state = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, storyline.last_article_at)
-    feats = features(article.title, article.text)
+    feats = features(article.title, article.text, article.language)
     vector = vectorize(feats, load_stats(session, feats.keys()))
     before, learned = membership.role, {}
-    others = [m for m in state.members if m.article_id != article.id]
-    similarity = max((vector.similarity(m.terms, m.entities)[0] for m in others), default=0.0)
+    evidence = membership.evidence or {}
+    current = state.effective(params or Params())
+    contained, cover = evidence.get("development_containment"), evidence.get("development_cover")
     if role == Role.UNRELATED:
         state.negatives = [*state.negatives, member_of(article, vector)][-20:]
-    elif role == Role.DUPLICATE and similarity > 0.3:
-        learned["duplicate_similarity"] = round(
-            min(state.effective(Params()).duplicate_similarity, similarity - 0.01), 4
-        )
+    elif role == Role.DUPLICATE and contained and cover:
+        learned["rewrite_containment"] = round(min(current.rewrite_containment, contained - 0.01), 4)
+        learned["rewrite_cover"] = round(min(current.rewrite_cover, cover - 0.01), 4)
+        hours = evidence.get("hours_after")
+        if hours is not None and hours > current.rewrite_hours:
+            learned["rewrite_hours"] = round(hours + 1.0, 1)
     elif role == Role.FOLLOW_UP:
-        params = state.effective(Params())
-        if before == Role.DUPLICATE and similarity >= params.duplicate_similarity:
-            learned["duplicate_similarity"] = round(similarity + 0.01, 4)
-        evidence = membership.evidence or {}
+        if before == Role.DUPLICATE and contained is not None and contained >= current.rewrite_containment:
+            learned["rewrite_containment"] = round(contained + 0.01, 4)
         if before in (Role.BACKGROUND, Role.UNRELATED) and evidence.get("score"):
-            learned["match_threshold"] = round(min(params.match_threshold, evidence["score"] - 0.01), 4)
-            learned["min_coverage"] = round(min(params.min_coverage, evidence.get("coverage", 1.0) - 0.01), 4)
+            learned["match_threshold"] = round(min(current.match_threshold, evidence["score"] - 0.01), 4)
+            learned["min_coverage"] = round(min(current.min_coverage, evidence.get("coverage", 1.0) - 0.01), 4)
     state.overrides.update(learned)
     membership.role = role
     membership.evidence = {
@@ -242,7 +271,7 @@ def mark(session: Session, reference: str, role: str, *, storyline_id: int | Non
     }
     storyline.profile = state.to_profile()
     session.flush()
-    rebuilt = rebuild(session, storyline)
+    rebuilt = rebuild(session, storyline, params)
     alert_note = _reconcile_alert(session, storyline, rebuilt, article, role, feats, vector)
     return Correction(storyline.id, article.reference, before, role, learned, alert_note)
 

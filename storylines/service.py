@@ -27,6 +27,7 @@ from storywatch.storage.locks import lock_storylines
 from storywatch.storage.models import Article, Storyline, StorylineArticle, Thread, utcnow
 from storywatch.storylines.clock import StreamClock
 from storywatch.storylines.detect import (
+    DEVELOPMENT_KEYS,
     ArticleVector,
     Assessment,
     Member,
@@ -36,12 +37,23 @@ from storywatch.storylines.detect import (
     assess,
     cosine,
     discover_score,
+    same_names,
     vectorize,
 )
 from storywatch.storylines.errors import StorylineError
 from storywatch.storylines.index import CandidateIndex, article_query, storyline_keys
+from storywatch.storylines.similarity import Embedding
+from storywatch.storylines.similarity import backend as similarity_backend
 from storywatch.storylines.text import TextFeatures, features
-from storywatch.storylines.threads import OpenThread, ThreadDraft, find_resolution, find_threads, is_same_thread
+from storywatch.storylines.threads import (
+    RIVAL_SHARE,
+    OpenThread,
+    Resolution,
+    ThreadDraft,
+    find_resolution,
+    find_threads,
+    is_same_thread,
+)
 
 
 @dataclass(slots=True)
@@ -84,10 +96,10 @@ def member_of(article: Article, vector: ArticleVector) -> Member:
     )
 
 
-def load_stats(session: Session, keys: set[str]) -> Stats:
-    """The stream's document frequencies of ``keys``, and how many articles they cover."""
+def load_stats(session: Session, keys: set[str], params: Params | None = None) -> Stats:
+    """The stream's document frequencies of ``keys``, how many articles they cover, and the prior."""
     counts = term_store.term_frequencies(session, keys | {term_store.DOC_COUNT_KEY})
-    return Stats(counts, counts.pop(term_store.DOC_COUNT_KEY, 0))
+    return Stats(counts, counts.pop(term_store.DOC_COUNT_KEY, 0), prior=(params or Params()).prior_documents)
 
 
 def _open_thread(row: Thread) -> OpenThread:
@@ -117,9 +129,15 @@ class _Batch:
         for state in self.states.values():
             self.reindex(state)
         self.threads: dict[int, Thread] = {t.id: t for t in thread_store.unsettled_threads(session, list(self.rows))}
-        self.features = {a.id: features(a.title, a.text) for a in articles}
+        self.features = {a.id: features(a.title, a.text, a.language) for a in articles}
+        # The semantic backend embeds every lead of the batch at once; the lexical one embeds none.
+        ids = list(self.features)
+        embedded = similarity_backend(params.similarity, params.model, params.device).embed(
+            [lead_text(self.features[i]) for i in ids]
+        )
+        self.embeddings: dict[int, Embedding | None] = dict(zip(ids, embedded, strict=True))
         keys = set().union(*(f.keys() for f in self.features.values())) if self.features else set()
-        self.stats = load_stats(session, keys)
+        self.stats = load_stats(session, keys, params)
         self.increments: dict[str, int] = defaultdict(int)
         self.changed: set[int] = set()
 
@@ -147,7 +165,7 @@ class _Batch:
     def start_storyline(
         self, article: Article, feats: TextFeatures, origin: StorylineOrigin, result: DetectionResult
     ) -> StorylineState:
-        vector = vectorize(feats, self.stats)
+        vector = vectorize(feats, self.stats, self.embeddings.get(article.id))
         # A discovered storyline stays a candidate (matched, never alerting, not listed) until a
         # second outlet reports it: one outlet's article is not yet a story.
         status = StorylineStatus.CANDIDATE if origin == StorylineOrigin.DISCOVERED else StorylineStatus.ACTIVE
@@ -157,10 +175,16 @@ class _Batch:
         self.session.add(row)
         self.session.flush()
         state = StorylineState(
-            id=row.id, title=row.title, first_doc=self.stats.documents, last_doc=self.stats.documents
+            id=row.id,
+            title=row.title,
+            first_doc=self.stats.documents,
+            last_doc=self.stats.documents,
+            tracked=origin != StorylineOrigin.DISCOVERED,
         )
         when = _when(article)
-        state.absorb(features=feats, vector=vector, member=member_of(article, vector), when=when, params=self.params)
+        member = member_of(article, vector)
+        state.absorb(features=feats, vector=vector, member=member, when=when, params=self.params)
+        state.open_development(member, vector, self.params)  # the seed reports the first development
         self.rows[row.id], self.states[row.id] = row, state
         self.changed.add(row.id)
         self.reindex(state)
@@ -168,7 +192,7 @@ class _Batch:
             self.session, storyline_id=row.id, article_id=article.id, role=Role.SEED, score=1.0, evidence={}
         )
         if not _clamped(article):
-            self.open_threads(row.id, article, find_threads(list(feats.sentences), when), result)
+            self.open_threads(row.id, article, find_threads(list(feats.sentences), when, feats.language), result)
         return state
 
     def merge(self, a: StorylineState, b: StorylineState) -> StorylineState | None:
@@ -208,8 +232,10 @@ class _Batch:
     ) -> None:
         """Store new threads, skipping restatements of ones the storyline already holds."""
         held = [_open_thread(t) for t in self.threads.values() if t.storyline_id == storyline_id]
+        known = self.features.get(article.id)
+        code = known.language if known is not None else "en"
         for number, draft in enumerate(drafts):
-            if any(is_same_thread(draft, thread, self.stats) for thread in held):
+            if any(is_same_thread(draft, thread, self.stats, code=code) for thread in held):
                 continue
             row = Thread(
                 storyline_id=storyline_id,
@@ -231,8 +257,14 @@ class _Batch:
             result.threads_opened += 1
 
     def resolve_threads(self, storyline_id: int, article: Article, feats: TextFeatures) -> list[dict[str, Any]]:
-        """Threads of the storyline this follow-up settles; each is marked resolved by it."""
-        settled = []
+        """Threads of the storyline this follow-up settles; each is marked resolved by it.
+
+        A sentence reports one thing: where it matches several open threads, it settles the
+        one it matches best. An article reports one development, so a thread it matches much
+        less well than its best (below ``RIVAL_SHARE`` of that score) stays open.
+        """
+        when = _when(article)
+        found: list[tuple[Thread, Resolution]] = []
         for row in sorted(self.threads.values(), key=lambda t: t.id):
             if (
                 row.storyline_id != storyline_id
@@ -240,18 +272,30 @@ class _Batch:
                 or row.opened_by_article_id == article.id
             ):
                 continue
-            resolution = find_resolution(list(feats.sentences), _open_thread(row), self.stats)
-            if resolution is None:
+            resolution = find_resolution(
+                list(feats.sentences), _open_thread(row), self.stats, published=when, language_code=feats.language
+            )
+            if resolution is not None:
+                found.append((row, resolution))
+        best_by_sentence: dict[str, float] = {}
+        for _, resolution in found:
+            best_by_sentence[resolution.sentence] = max(
+                best_by_sentence.get(resolution.sentence, 0.0), resolution.score
+            )
+        top = max((r.score for _, r in found), default=0.0)
+        settled = []
+        for row, resolution in found:
+            if resolution.score < best_by_sentence[resolution.sentence] or resolution.score < top * RIVAL_SHARE:
                 continue
             row.status, row.outcome, row.resolution = ThreadStatus.RESOLVED, resolution.outcome, resolution.sentence
-            row.resolved_by_article_id, row.resolved_at = article.id, _when(article)
+            row.resolved_by_article_id, row.resolved_at = article.id, when
             settled.append(
                 {
                     "id": row.id,
                     "description": row.description,
                     "outcome": resolution.outcome,
                     "sentence": resolution.sentence,
-                    "was_overdue": row.due_end is not None and _when(article) > row.due_end,
+                    "was_overdue": row.due_end is not None and when > row.due_end,
                 }
             )
         return settled
@@ -363,7 +407,7 @@ def process_pending(
             batch.raise_overdue(clock.now, result)
         feats = batch.features[article.id]
         batch.count(feats)
-        vector = vectorize(feats, batch.stats)
+        vector = vectorize(feats, batch.stats, batch.embeddings.get(article.id))
         candidates = batch.candidates(vector)
         if article.duplicate_of_id is not None:
             _record_copy(batch, article, result)
@@ -438,8 +482,31 @@ def _discover(
     others = [(cosine(best.terms, s.terms), s) for s in candidates if s.id != best.id and s.id in batch.states]
     if others:
         similarity, other = max(others, key=lambda item: (item[0], -item[1].id))
-        if similarity >= params.discover_merge:
+        if similarity >= params.discover_merge and same_names(best.entities, other.entities, params):
             batch.merge(best, other)
+
+
+def lead_text(feats: TextFeatures) -> str:
+    """What an article reports, as the semantic backend reads it: its title and first paragraph."""
+    return " ".join(s.text for s in feats.lead)[:2000]
+
+
+def join_development(
+    state: StorylineState, development: str, rewrite: str, details: list[str], keys: list[str] | None = None
+) -> None:
+    """A rewrite joins the development it retells; the details (and features) it adds are kept there."""
+    for held in state.developments:
+        if held.reference == development:
+            if rewrite not in held.rewrites:
+                held.rewrites.append(rewrite)
+            if keys:
+                known = set(held.keys)
+                held.keys = [*held.keys, *(k for k in keys if k not in known)][: 2 * DEVELOPMENT_KEYS]
+            for detail in details:
+                if detail not in held.details:
+                    held.details.append(detail)
+            del held.details[8:]
+            return
 
 
 def _record(
@@ -466,10 +533,8 @@ def _record(
     if decision.role == Role.FOLLOW_UP:
         resolved = batch.resolve_threads(state.id, article, feats)
         result.threads_resolved += len(resolved)
-        novel = set(decision.novel_sentences) if not _clamped(article) else set()
-        batch.open_threads(
-            state.id, article, find_threads([s for s in feats.sentences if s.text in novel], when), result
-        )
+        if not _clamped(article):
+            batch.open_threads(state.id, article, find_threads(list(feats.sentences), when, feats.language), result)
         if batch.alerting(state.id):
             alert_id = alert_store.add_alert(
                 batch.session,
@@ -481,7 +546,18 @@ def _record(
             )
             if alert_id is not None:
                 result.alert_ids.append(alert_id)
-    state.absorb(features=feats, vector=vector, member=member_of(article, vector), when=when, params=batch.params)
+    member = member_of(article, vector)
+    state.absorb(features=feats, vector=vector, member=member, when=when, params=batch.params)
+    if decision.role == Role.FOLLOW_UP:
+        state.open_development(member, vector, batch.params)
+    elif decision.role == Role.DUPLICATE and decision.duplicate_of is not None:
+        join_development(
+            state,
+            decision.duplicate_of.reference,
+            article.reference,
+            decision.new_facts,
+            vector.top_keys(DEVELOPMENT_KEYS),
+        )
     state.last_doc = batch.stats.documents
     batch.changed.add(state.id)
     batch.reindex(state)
@@ -501,7 +577,7 @@ def check_overdue(session: Session, now: datetime) -> DetectionResult:
 
 
 def add_storyline_from_article(
-    session: Session, article: Article, *, title: str | None = None
+    session: Session, article: Article, *, title: str | None = None, params: Params | None = None
 ) -> tuple[Storyline, bool]:
     """Track a new storyline seeded by a stored article; returns (storyline, created).
 
@@ -511,7 +587,7 @@ def add_storyline_from_article(
     existing = storyline_store.storyline_by_seed(session, article.id)
     if existing is not None:
         return existing, False
-    batch = _Batch(session, [article], Params())
+    batch = _Batch(session, [article], params or Params())
     feats = batch.features[article.id]
     if not feats.terms:
         raise StorylineError(f"article {article.reference} has no text to start a storyline from")
