@@ -23,13 +23,14 @@ from storywatch.core.config import Settings
 from storywatch.core.terminal import loggable
 from storywatch.flows import steps
 from storywatch.flows.replay import deliver_task
-from storywatch.flows.runtime import run_settings
+from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import CaptureReplaySummary, PollSummary
 from storywatch.sources.fetch import Fetcher, FetchPolicy
 from storywatch.sources.netguard import guarded_http_transport
 from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry, PageResults, fetch_articles, poll_feeds
 from storywatch.sources.warc import RecordingTransport, WarcReplayTransport, capture_feeds
 from storywatch.storage import feeds as feed_store
+from storywatch.storylines import Params
 
 T = TypeVar("T")
 
@@ -100,9 +101,11 @@ def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: l
 
 
 @task(name="store-polled", cache_policy=NO_CACHE)
-def store_polled_task(database_url: str, polls: list[FeedPoll], pages: PageResults, now: datetime) -> steps.Stored:
+def store_polled_task(
+    database_url: str, polls: list[FeedPoll], pages: PageResults, now: datetime, params: Params | None = None
+) -> steps.Stored:
     """Store each answering feed's state, entries and articles, and match the new articles, in one transaction."""
-    return steps.store_polled(database_url, polls, pages.articles, pages.retry, now=now)
+    return steps.store_polled(database_url, polls, pages.articles, pages.retry, now=now, params=params)
 
 
 @flow(name="storywatch-poll", log_prints=False, validate_parameters=False)
@@ -126,7 +129,7 @@ def poll_flow(
     progress.advance("poll", len(requests))
     entries = record_task(url, polls, clock)
     pages = fetch_pages_task(entries, archive_dir, replay)
-    stored = store_polled_task(url, polls, pages, clock)
+    stored = store_polled_task(url, polls, pages, clock, detection_params(settings))
     summary = PollSummary(
         feeds=len(requests),
         not_modified=sum(1 for p in polls if p.not_modified),

@@ -11,7 +11,7 @@ from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
 from storywatch.core.terminal import loggable
 from storywatch.flows import steps
-from storywatch.flows.runtime import run_settings
+from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
 from storywatch.sources.archive import failed_inputs, read_archives
 from storywatch.sources.records import ArchiveRead
@@ -60,6 +60,7 @@ def replay_flow(
 ) -> ReplaySummary:
     """Replay archives (JSONL, folders, plain-text articles) in publication order, batch by batch."""
     settings = run_settings(settings, config_file)
+    params = params or detection_params(settings)
     url = settings.database_url
     read = read_archives_task(paths)
     summary = ReplaySummary(

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from storywatch.core.config import Settings, load_settings
+from storywatch.storylines import Params
 
 PREFECT_DEFAULTS = {
     # storywatch runs offline and never reports home.
@@ -50,3 +51,9 @@ def run_settings(settings: Settings | None, config_file: str | None) -> Settings
     if settings is not None:
         return settings
     return load_settings(Path(config_file) if config_file else None)
+
+
+def detection_params(settings: Settings) -> Params:
+    """The detector's parameters for a run: the defaults, with the similarity backend the settings name."""
+    chosen = settings.detection
+    return Params(similarity=chosen.similarity, model=chosen.model, device=chosen.device)

@@ -188,6 +188,7 @@ def store_polled(
     *,
     now: datetime,
     detect: bool = True,
+    params: Params | None = None,
 ) -> Stored:
     """In one transaction: each answering feed's health, validators, new entries and articles; then detection.
 
@@ -221,7 +222,7 @@ def store_polled(
             stored.problems += [f"{record.origin or record.url}: {why}; skipped" for record, why in refused]
         _link_copies(session, stored.new_ids, stored)
         if detect:
-            stored.detected = _summary(process_pending(session, discover=False))
+            stored.detected = _summary(process_pending(session, discover=False, params=params))
     stored.new_ids.sort()
     return stored
 

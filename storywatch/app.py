@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from storywatch.alerts.views import AlertView
     from storywatch.flows.summaries import CaptureReplaySummary, OverdueSummary, PollSummary, ReplaySummary
     from storywatch.storage.models import Feed, Storyline
+    from storywatch.storylines import Params
     from storywatch.storylines.manage import Correction
 
 
@@ -234,6 +235,14 @@ class Storywatch:
             self._database = open_database(self.settings.database_url)
         return self._database
 
+    @property
+    def detection_params(self) -> Params:
+        """The detector's parameters: the defaults, with the similarity backend the settings name."""
+        from storywatch.storylines import Params
+
+        chosen = self.settings.detection
+        return Params(similarity=chosen.similarity, model=chosen.model, device=chosen.device)
+
     def close(self) -> None:
         if self._database is not None:
             self._database.dispose()
@@ -396,7 +405,7 @@ class Storywatch:
             raise StorywatchError("give exactly one of --from-file or --from-url (or --title with --about)")
         record = record_from_file(from_file) if from_file is not None else record_from_url(str(from_url))
         with self.database.transaction() as session:
-            storyline, created = track_record(session, record, title=title)
+            storyline, created = track_record(session, record, title=title, params=self.detection_params)
             return StorylineRef(storyline.id, storyline.title, created)
 
     def describe(self, title: str, about: Sequence[str]) -> StorylineRef:
@@ -404,7 +413,7 @@ class Storywatch:
         from storywatch.storylines.manage import add_from_description
 
         with self.database.transaction() as session:
-            storyline = add_from_description(session, title, list(about))
+            storyline = add_from_description(session, title, list(about), self.detection_params)
             return StorylineRef(storyline.id, storyline.title)
 
     def list_storylines(self, *, include_candidates: bool = False) -> list[StorylineSummary]:
@@ -470,7 +479,7 @@ class Storywatch:
         from storywatch.storylines.manage import merge
 
         with self.database.transaction() as session:
-            storyline = merge(session, keep, other)
+            storyline = merge(session, keep, other, self.detection_params)
             return StorylineRef(storyline.id, storyline.title, created=False)
 
     def split_storyline(self, storyline_id: int, at: str, *, title: str | None = None) -> Split:
@@ -480,7 +489,7 @@ class Storywatch:
 
         when = parse_published(at, what="--at")
         with self.database.transaction() as session:
-            new = split(session, storyline_id, when, title=title)
+            new = split(session, storyline_id, when, title=title, params=self.detection_params)
             return Split(storyline_id, at, StorylineRef(new.id, new.title))
 
     def mark(self, article: str, role: Role | str, *, storyline_id: int | None = None) -> Correction:
@@ -488,7 +497,7 @@ class Storywatch:
         from storywatch.storylines.manage import mark
 
         with self.database.transaction() as session:
-            return mark(session, article, role, storyline_id=storyline_id)
+            return mark(session, article, role, storyline_id=storyline_id, params=self.detection_params)
 
     def explain(self, article: str) -> Explanation:
         """Why an article got its role in each storyline, or why it joined none."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -97,6 +97,19 @@ class Schedules(BaseModel):
     overdue_check_every_minutes: int = Field(default=60, ge=1)
 
 
+SIMILARITY_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Detection(BaseModel):
+    """How articles are compared: the lexical default, or the semantic backend (``storywatch[semantic]``)."""
+
+    model_config = STRICT
+
+    similarity: Literal["lexical", "semantic"] = "lexical"
+    model: str = SIMILARITY_MODEL  # a sentence-transformers name (downloaded on first use) or a local path
+    device: str = "cpu"
+
+
 class Settings(BaseSettings):
     """Everything a run needs to know; built by :func:`load_settings`."""
 
@@ -109,6 +122,7 @@ class Settings(BaseSettings):
     feeds: list[FeedConfig] = []
     channels: Channels = Channels()
     schedules: Schedules = Schedules()
+    detection: Detection = Detection()
     config_file: Path | None = None
     secret_key: SecretStr | None = None  # only from STORYWATCH_SECRET_KEY: encrypts stored feed passwords
 
