@@ -45,7 +45,8 @@ from typing import Any
 
 from storywatch.storylines.detect import Member, Params, Stats, StorylineState, assess, vectorize
 from storywatch.storylines.index import CandidateIndex, article_query, storyline_keys
-from storywatch.storylines.text import ALIASES, STOPWORDS, features
+from storywatch.storylines.language import aliases, language
+from storywatch.storylines.text import features
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +68,7 @@ def _vocabulary(rng: random.Random, count: int, taken: set[str]) -> list[str]:
     while len(words) < count:
         syllables = rng.choice((2, 2, 3, 3, 3, 4))
         word = "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables)) + rng.choice(finals)
-        if word in taken or word in STOPWORDS or word in ALIASES:
+        if word in taken or word in language("en").stopwords or word.capitalize() in aliases():
             continue
         taken.add(word)
         words.append(word)
