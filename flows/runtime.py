@@ -56,4 +56,5 @@ def run_settings(settings: Settings | None, config_file: str | None) -> Settings
 def detection_params(settings: Settings) -> Params:
     """The detector's parameters for a run: the defaults, with the similarity backend the settings name."""
     chosen = settings.detection
-    return Params(similarity=chosen.similarity, model=chosen.model, device=chosen.device)
+    aliases = tuple(sorted((form, key.strip().lower()) for form, key in settings.aliases.items()))
+    return Params(similarity=chosen.similarity, model=chosen.model, device=chosen.device, aliases=aliases)

@@ -29,6 +29,7 @@ from storywatch.storylines.similarity import DEFAULT_MODEL, Embedding
 from storywatch.storylines.similarity import cosine as embedding_cosine
 from storywatch.storylines.similarity import mean as embedding_mean
 from storywatch.storylines.text import SentenceFeatures, TextFeatures
+from storywatch.storylines.text import numbers as sentence_numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Params:
     # fold) only if they name the same ones: two shootings share every topic word, not the town.
     # Chosen on the first half of the shooting-incident stream (bench/score_discovery.py).
     discover_entity_gate: float = 0.5
+    discover_entity_min: int = 8  # names an article must hold for the gate to apply (a headline holds one or two)
     time_scale_days: float = 21.0  # similarity fades by e every this many quiet days
     grace_days: float = 2.0  # quiet days that cost nothing
     tracked_fade_floor: float = 1.0  # a storyline a user tracks fades no lower than this share (1: never)
@@ -86,6 +88,7 @@ class Params:
     similarity: str = "lexical"
     model: str = DEFAULT_MODEL
     device: str = "cpu"
+    aliases: tuple[tuple[str, str], ...] = ()  # the user's aliases (config [aliases]): form -> entity key
 
 
 class Stats:
@@ -621,8 +624,14 @@ def discover_score(vector: ArticleVector, state: StorylineState, clock: int, par
 
 
 def same_names(a: Vector, b: Vector, params: Params) -> bool:
-    """Whether two sides name the same people and places (true where either names none: headlines)."""
-    return not a or not b or cosine(a, b) >= params.discover_entity_gate
+    """Whether two sides name the same people and places.
+
+    True where one side names too few to tell (a headline names one or two; the same story's
+    headlines name different ones), so that only full articles are held to it.
+    """
+    if len(a) < params.discover_entity_min or not b:
+        return True
+    return cosine(a, b) >= params.discover_entity_gate
 
 
 def _with_storyline_links(
@@ -754,7 +763,16 @@ def assess(
         result.role = Role.DUPLICATE
         result.duplicate_of, result.duplicate_similarity = rewrite.development, rewrite.similarity
         result.repeat = rewrite
-        result.new_facts = result.novel_sentences[:3]  # what the rewrite adds, kept on the development
+        # What the rewrite adds, kept on the development: a sentence with a name or a number
+        # the development's reports did not hold (a reworded sentence adds nothing).
+        held = set(rewrite.development.keys) | set(rewrite.development.numbers)
+        by_text = {s.text: s for s in features.sentences}
+        result.new_facts = [
+            text
+            for text in result.novel_sentences
+            if any("e:" + e not in held for e in by_text[text].entities)
+            or any(n not in held for n in sentence_numbers(text))
+        ][:3]
     else:
         result.role = Role.FOLLOW_UP
         lead_text = [s.text for s in features.lead[1:4]]

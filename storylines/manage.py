@@ -68,7 +68,7 @@ def get_article(session: Session, reference: str) -> Article:
 
 
 def _about_vector(about: list[str], title: str, stats: Stats, params: Params) -> tuple[Any, ArticleVector]:
-    feats = features(title, ". ".join(about))
+    feats = features(title, ". ".join(about), None, params.aliases)
     embedding = _embedder(params).embed([lead_text(feats)])[0]
     return feats, vectorize(feats, stats, embedding)
 
@@ -82,7 +82,7 @@ def rebuild(session: Session, storyline: Storyline, params: Params | None = None
     params = params or Params()
     old = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, None)
     rows = [(m, a) for m, a in membership_store.memberships(session, storyline.id) if m.role in PROFILE_ROLES]
-    texts = {a.id: features(a.title, a.text, a.language) for _, a in rows}
+    texts = {a.id: features(a.title, a.text, a.language, params.aliases) for _, a in rows}
     embeddings = dict(zip(texts, _embedder(params).embed([lead_text(f) for f in texts.values()]), strict=True))
     keys = set().union(*(f.keys() for f in texts.values())) if texts else set()
     stats = load_stats(session, keys | {k for phrase in old.about for k in features("", phrase).keys()})
@@ -243,7 +243,7 @@ def mark(
             f"{reference} is the seed of storyline {storyline.id}; close or split the storyline instead"
         )
     state = StorylineState.from_profile(storyline.id, storyline.title, storyline.profile, storyline.last_article_at)
-    feats = features(article.title, article.text, article.language)
+    feats = features(article.title, article.text, article.language, (params or Params()).aliases)
     vector = vectorize(feats, load_stats(session, feats.keys()))
     before, learned = membership.role, {}
     evidence = membership.evidence or {}

@@ -129,7 +129,7 @@ class _Batch:
         for state in self.states.values():
             self.reindex(state)
         self.threads: dict[int, Thread] = {t.id: t for t in thread_store.unsettled_threads(session, list(self.rows))}
-        self.features = {a.id: features(a.title, a.text, a.language) for a in articles}
+        self.features = {a.id: features(a.title, a.text, a.language, params.aliases) for a in articles}
         # The semantic backend embeds every lead of the batch at once; the lexical one embeds none.
         ids = list(self.features)
         embedded = similarity_backend(params.similarity, params.model, params.device).embed(

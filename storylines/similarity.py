@@ -31,7 +31,8 @@ BACKENDS = ("lexical", "semantic")
 class Similarity(Protocol):
     """A similarity backend: what it is called, and the embeddings it gives texts (None: none)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def embed(self, texts: Sequence[str]) -> list[Embedding | None]: ...
 

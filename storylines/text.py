@@ -33,7 +33,7 @@ _SENTENCE_END = re.compile(
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Z]\.){2,}|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|No|Nos|Vol|"
     r"vs|Inc|Corp|Co|Ltd|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|approx|etc|bzw|ca|Nr|vgl|z\. ?B|d\. ?h|"
-    r"u\. ?a|Mme|Mlle|Sr|Sra|Dña)\.|\b\d{1,2}\.)$"
+    r"u\. ?a|Mme|Mlle|Sr|Sra|Dña|a\.m|p\.m)\.|\b\d{1,2}\.)$"
 )
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*|\d[\d,.:/]*\d|\d", re.UNICODE)
 _CAP_RUN = re.compile(rf"(?:U\.S\.|U\.K\.|E\.U\.|[{_UPPER}][\w'’\-]*)(?:\s+(?:U\.S\.|[{_UPPER}][\w'’\-]*))*")
@@ -93,6 +93,9 @@ def numbers(text: str) -> list[str]:
     return found
 
 
+LEAD_SENTENCES = 3
+"""The body sentences of a lead at most: a news lead says what happened in a sentence or three."""
+
 FUNCTION_WORD_ZIPF = 5.8
 """A capitalised stop word this frequent (wordfreq's Zipf scale) is a function word, not a name."""
 
@@ -107,14 +110,19 @@ def _zipf(word: str, code: str) -> float:
         return 0.0
 
 
+Aliases = tuple[tuple[str, str], ...]
+"""Aliases a user added ("Kiev" → "ukraine", "Big Blue" → "ibm"), as hashable pairs of form and key."""
+
+
 @cache
-def _alias_forms() -> dict[str, str]:
-    return aliases()
+def _alias_forms(extra: Aliases = ()) -> dict[str, str]:
+    """The built-in aliases (:func:`storywatch.storylines.language.aliases`) with the user's on top."""
+    return {**aliases(), **dict(extra)}
 
 
-def _entity_key(token: str, lang: Language) -> str | None:
+def _entity_key(token: str, lang: Language, forms: dict[str, str] | None = None) -> str | None:
     word = _strip_possessive(token)
-    forms = _alias_forms()
+    forms = forms if forms is not None else _alias_forms()
     if word in forms:
         return forms[word]
     low = word.lower()
@@ -125,9 +133,8 @@ def _entity_key(token: str, lang: Language) -> str | None:
     return low
 
 
-def _run_keys(words: list[str], lang: Language) -> list[str]:
+def _run_keys(words: list[str], lang: Language, forms: dict[str, str]) -> list[str]:
     """Entity keys of a run of capitalised words: multi-word country names first ("United States")."""
-    forms = _alias_forms()
     keys: list[str] = []
     position = 0
     while position < len(words):
@@ -138,16 +145,21 @@ def _run_keys(words: list[str], lang: Language) -> list[str]:
                 position += width
                 break
         else:
+            whole = _strip_possessive(words[position])
+            if whole in forms:  # "États-Unis", "Baden-Württemberg": one name with a hyphen
+                keys.append(forms[whole])
+                position += 1
+                continue
             for part in words[position].split("-"):
                 if part[:1].isupper():
-                    key = _entity_key(part, lang)
+                    key = _entity_key(part, lang, forms)
                     if key:
                         keys.append(key)
             position += 1
     return keys
 
 
-def entities(text: str, lang: Language | None = None) -> list[str]:
+def entities(text: str, lang: Language | None = None, extra: Aliases = ()) -> list[str]:
     """Named-entity keys: capitalised words outside sentence starts, one key per word, aliases folded.
 
     A sentence's first word counts only if the text also capitalises it mid-sentence, so
@@ -155,6 +167,7 @@ def entities(text: str, lang: Language | None = None) -> list[str]:
     language that capitalises every noun, a word after a determiner is a noun, not a name.
     """
     lang = lang or language(None)
+    forms = _alias_forms(extra)
     found: list[str] = []
     doubtful: list[str] = []  # sentence-initial words and words of headings
     mid_sentence: set[str] = set()
@@ -185,19 +198,18 @@ def entities(text: str, lang: Language | None = None) -> list[str]:
             ):
                 words = words[1:]  # "die Koalition": a noun
             if lang.capitalises_nouns:
-                words = [w for w in words if _german_name(w, lang)]
+                words = [w for w in words if _german_name(w, lang, forms)]
             for word in words:
                 mid_sentence.add(word)
-            found.extend(_run_keys(words, lang))
-    forms = _alias_forms()
+            found.extend(_run_keys(words, lang, forms))
     for word in doubtful:
-        key = _entity_key(word, lang)
+        key = _entity_key(word, lang, forms)
         if key and (word in mid_sentence or _strip_possessive(word) in forms):
             found.append(key)
     return found
 
 
-def _german_name(word: str, lang: Language) -> bool:
+def _german_name(word: str, lang: Language, forms: dict[str, str]) -> bool:
     """In German a capital marks every noun. A name is an acronym, a country, or a word English
     text uses too (names cross languages, German nouns do not), or a short word neither knows.
 
@@ -205,7 +217,7 @@ def _german_name(word: str, lang: Language) -> bool:
     "Kritik" 1.8 and 5.0.
     """
     bare = _strip_possessive(word)
-    if bare in _alias_forms() or (bare.isupper() and len(bare) >= 2):
+    if bare in forms or (bare.isupper() and len(bare) >= 2):
         return True
     low = bare.lower()
     if low in lang.stopwords or low in lang.not_names:
@@ -275,28 +287,29 @@ def office_mentions(text: str, lang: Language | None = None) -> list[str]:
     return [m.group(1).lower() for m in patterns[1].finditer(text)] if patterns else []
 
 
-def _sentence(text: str, lang: Language) -> SentenceFeatures:
-    return SentenceFeatures(text, frozenset(terms(text, lang)), frozenset(entities(text, lang)))
+def _sentence(text: str, lang: Language, extra: Aliases = ()) -> SentenceFeatures:
+    return SentenceFeatures(text, frozenset(terms(text, lang)), frozenset(entities(text, lang, extra)))
 
 
-def features(title: str, text: str, language_code: str | None = None) -> TextFeatures:
+def features(title: str, text: str, language_code: str | None = None, aliases: Aliases = ()) -> TextFeatures:
     """Features of an article in its language (told from its words when not given).
 
     The title counts like the body's first sentence; the lead is the title and the first
-    paragraph.
+    paragraph. ``aliases`` are the user's (the config's ``[aliases]``), on top of the built-in ones.
     """
     lang = language(language_code or detect(f"{title}\n{text}"))
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     body = sentences(text)
-    all_sentences = tuple(_sentence(s, lang) for s in [title, *body] if s)
+    all_sentences = tuple(_sentence(s, lang, aliases) for s in [title, *body] if s)
     first = sentences(paragraphs[0]) if paragraphs else []
     if paragraphs and len(first) < 2 and len(paragraphs) > 1:
         first += sentences(paragraphs[1])  # a one-line first paragraph (a dateline, a teaser) says little
+    first = first[:LEAD_SENTENCES]  # a text in one paragraph still has a lead, not a lead of everything
     lead_texts = [title, *first] if title else first
     by_text = {s.text: s for s in all_sentences}
-    lead = tuple(by_text.get(s) or _sentence(s, lang) for s in lead_texts if s)
+    lead = tuple(by_text.get(s) or _sentence(s, lang, aliases) for s in lead_texts if s)
     whole = f"{title}.\n\n{text}" if title else text
-    found = Counter(entities(whole, lang))
+    found = Counter(entities(whole, lang, aliases))
     links = office_links(whole, lang)
     unlinked = []
     for office in office_mentions(whole, lang):

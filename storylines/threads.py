@@ -107,14 +107,14 @@ def _thread_words(code: str) -> _ThreadWords:
     for rule in (*timex._FIXED_RULES, "by", "on", "next", "in_n", "within_n", "from_now"):
         for phrase in data.get(rule, ()):
             cue_words.update(terms(str(phrase), lang))
-    outcomes = []
-    for words, label in data.get("outcomes", {}).items():
-        outcomes.append((tuple(lang.lemma(w) for w in words.split()), label))
-    outcomes.sort(key=lambda item: -len(item[0]))
     try:
         stemmer = snowballstemmer.stemmer(str(_stemmer_name(lang.code)))
     except KeyError:
         stemmer = snowballstemmer.stemmer("english")
+    outcomes = []
+    for words, label in data.get("outcomes", {}).items():
+        outcomes.append((tuple(str(stemmer.stemWord(lang.lemma(w))) for w in words.split()), label))
+    outcomes.sort(key=lambda item: -len(item[0]))
     return _ThreadWords(
         expecting=frozenset(cue_words),
         pending=timex._cue(data.get("pending", ())),
@@ -299,10 +299,10 @@ def _pending(clause: str, hit_stems: frozenset[str], published: datetime, code: 
     lang = language(code)
     positions = [i for i, (_, lemma) in enumerate(term_tokens(clause, lang)) if stems([lemma], code) & hit_stems]
     first = clause_offsets(clause, lang, positions[0]) if positions else len(clause)
-    last = clause_offsets(clause, lang, positions[-1], end=True) if positions else len(clause)
+    first_end = clause_offsets(clause, lang, positions[0], end=True) if positions else len(clause)
     cue = _thread_words(code).pending
     for match in cue.finditer(clause):
-        if match.start() < first or match.start() <= _after_words(clause, last, 3):
+        if match.start() < first or match.start() <= _after_words(clause, first_end, 3):
             return True
     for mention in timex.find(clause, published, code):
         if not timex.expects(clause, mention, published, code):
@@ -339,14 +339,26 @@ _WORD = re.compile(r"[^\W\d_][\w'’\-]*|\d[\d,.:/]*\d|\d", re.UNICODE)
 
 
 def outcome_of(text: str, code: str) -> str:
-    """The outcome a sentence names (held, postponed, passed, ruled, ...), or "reported"."""
+    """The outcome a sentence names (held, postponed, passed, ruled, ...), or "reported".
+
+    The language's table maps reporting verbs to the word that names the outcome; the first
+    such verb of the sentence (compared by stem: "cancelled" and "cancel" meet) names it.
+    """
     lang = language(code)
-    lemmas = [lang.lemma(w) for w in re.findall(r"[^\W\d_]+", text)]
-    for sequence, label in _thread_words(code).outcomes:
+    words = _thread_words(code)
+    tokens = re.findall(r"[^\W\d_]+", text)
+    found = [str(words.stemmer.stemWord(lang.lemma(w))) for w in tokens]
+    best: tuple[int, int, str] | None = None
+    for sequence, label in words.outcomes:
         n = len(sequence)
-        if any(tuple(lemmas[i : i + n]) == sequence for i in range(len(lemmas) - n + 1)):
-            return label
-    return "reported"
+        for i in range(len(found) - n + 1):
+            if tuple(found[i : i + n]) == sequence:
+                if i and tokens[i - 1].lower() in lang.determiners:
+                    continue  # "the strike", "die Abstimmung": a noun, not what happened
+                if best is None or (i, -n) < (best[0], best[1]):
+                    best = (i, -n, label)
+                break
+    return best[2] if best else "reported"
 
 
 def find_resolution(
@@ -364,11 +376,16 @@ def find_resolution(
     events = [k for k in thread.signature if k.startswith(("w:", "c:"))]
     if not events:
         return None
+    actors = [k for k in thread.signature if k.startswith("a:")]
+    title_names = sentences[0].entities if sentences else frozenset()
     for sentence in sentences[:LEAD_SENTENCES]:
-        score = overlap(thread.signature, sentence.terms, sentence.entities, stats, code)
+        names = sentence.entities | title_names
+        if actors and not _matched(actors, sentence.terms, names, code):
+            continue  # "the Senate will vote": a vote of the House resolves nothing
+        score = overlap(thread.signature, sentence.terms, names, stats, code)
         if score < threshold or (best is not None and score <= best.score):
             continue
-        hits = [k for k in _matched(events, sentence.terms, sentence.entities, code)]
+        hits = _matched(events, sentence.terms, names, code)
         if not hits:
             continue
         if _reports_pending(sentence.text, hits, published, code, thread):

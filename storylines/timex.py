@@ -481,7 +481,7 @@ def _fields(mention: TimeMention) -> dict[str, Any]:
 # --------------------------------------------------------------------------- expecting
 
 
-_CLAUSE_BREAK = r"\s*(?:[,;:()]|\s[—–-]\s)\s*"
+_CLAUSE_BREAK = r"\s*(?:[;()]|[,:](?=\s)|\s[—–-]\s)\s*"  # not the comma of 3,150 or the colon of 12:01
 
 
 @cache

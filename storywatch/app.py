@@ -157,6 +157,17 @@ class ThreadView:
 
 
 @dataclass(frozen=True, slots=True)
+class DevelopmentView:
+    """One development: the article that first reported it, the rewrites that retold it, what they added."""
+
+    article_id: str
+    title: str
+    published: str | None
+    rewrites: list[str]
+    details: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class StorylineDetail:
     id: int
     title: str
@@ -164,6 +175,7 @@ class StorylineDetail:
     articles: list[StorylineArticleView]
     threads: list[ThreadView]
     coverage_gaps: list[CoverageGap]
+    developments: list[DevelopmentView] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,10 +250,9 @@ class Storywatch:
     @property
     def detection_params(self) -> Params:
         """The detector's parameters: the defaults, with the similarity backend the settings name."""
-        from storywatch.storylines import Params
+        from storywatch.flows.runtime import detection_params
 
-        chosen = self.settings.detection
-        return Params(similarity=chosen.similarity, model=chosen.model, device=chosen.device)
+        return detection_params(self.settings)
 
     def close(self) -> None:
         if self._database is not None:
@@ -430,7 +441,7 @@ class Storywatch:
             ]
 
     def show_storyline(self, storyline_id: int) -> StorylineDetail:
-        """A storyline's articles in time order, its threads and its coverage gaps."""
+        """A storyline's articles in time order, its developments (with what rewrites added), threads and coverage gaps."""
         from storywatch.storage import threads as thread_store
         from storywatch.storylines.manage import get_storyline
         from storywatch.storylines.service import storyline_roles
@@ -448,6 +459,16 @@ class Storywatch:
                 for m, a in storyline_roles(session, storyline_id)
             ]
             threads = [ThreadView(**t) for t in thread_store.thread_outcomes(session, storyline_id)]
+            developments = [
+                DevelopmentView(
+                    d.get("reference", ""),
+                    d.get("title", ""),
+                    d.get("published"),
+                    list(d.get("rewrites", [])),
+                    list(d.get("details", [])),
+                )
+                for d in (storyline.profile or {}).get("developments", [])
+            ]
             return StorylineDetail(
                 storyline.id,
                 storyline.title,
@@ -455,6 +476,7 @@ class Storywatch:
                 articles,
                 threads,
                 self._coverage_gaps(session, storyline_id),
+                developments,
             )
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,23 @@ from storywatch.evaluation.scoring import cluster_scores
 from storywatch.flows import steps
 from storywatch.sources import read_archives
 from storywatch.storage import memberships as membership_store
-from storywatch.storylines.detect import Member, Params, Stats, StorylineState, discover_score, vectorize
+from storywatch.storylines.detect import (
+    Member,
+    Params,
+    Stats,
+    StorylineState,
+    cosine,
+    discover_score,
+    same_names,
+    vectorize,
+)
 from storywatch.storylines.text import features
 
 
 def test_discovery_on_real_headlines_beats_the_simple_baselines(sqlite_url: str, shared_data: Path) -> None:
     """2,000 real headlines (UCI News Aggregator): storywatch's partition against the gold stories.
 
-    The floors sit below what this version measures (NMI .843, pairwise F1 .734, BCubed F1 .761)
+    The floors sit below what this version measures (NMI .868, pairwise F1 .785, BCubed F1 .794)
     and far above one-storyline-per-article or one-storyline-for-all.
     """
     stream = shared_data / "streams"
@@ -37,7 +47,7 @@ def test_discovery_on_real_headlines_beats_the_simple_baselines(sqlite_url: str,
     scores = cluster_scores(gold, predicted)
     singletons = cluster_scores(gold, {a: None for a in gold})
     one = cluster_scores(gold, {a: 1 for a in gold})
-    assert scores["nmi"] >= 0.82 and scores["pairwise_f1"] >= 0.68 and scores["bcubed_f1"] >= 0.72
+    assert scores["nmi"] >= 0.85 and scores["pairwise_f1"] >= 0.75 and scores["bcubed_f1"] >= 0.76
     assert scores["bcubed_f1"] > max(singletons["bcubed_f1"], one["bcubed_f1"]) + 0.2
     assert scores["gold_clusters"] < scores["predicted_clusters"] < len(gold) / 4
 
@@ -89,3 +99,63 @@ def test_folding_one_storyline_into_another_keeps_both_histories() -> None:
     assert a.size == 5 and (a.first_doc, a.last_doc) == (5, 60)
     assert {"docker", "strike", "operator", "wage"} <= set(a.terms)
     assert [m.article_id for m in a.members] == [1, 2]
+
+
+def test_discovery_keeps_real_shooting_incidents_apart(sqlite_url: str, shared_data: Path) -> None:
+    """600 real local-news articles about shootings (../shared/data/realdata/gva_dev): every article
+    shares the topic words, so only names, places and numbers tell the incidents apart.
+
+    Before names gated the size pull, discovery folded them into a few storylines (pairwise F1
+    .06 on the whole stream). This version measures pairwise F1 .584, BCubed .893 here.
+    """
+    base = shared_data / "realdata"
+    records = read_archives([base / "gva_dev.archive.jsonl"]).records[:600]
+    steps.store(sqlite_url, records)
+    steps.detect(sqlite_url, discover=True)
+    with steps.database(sqlite_url).sessions() as session:
+        predicted = {a.reference: s for a, s in membership_store.primary_assignments(session)}
+    gold = {}
+    for line in (base / "gva_dev.gold.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["id"] in predicted:
+            gold[row["id"]] = row["cluster"]
+    scores = cluster_scores(gold, predicted)
+    assert scores["pairwise_f1"] >= 0.5 and scores["bcubed_f1"] >= 0.85
+    assert scores["predicted_clusters"] > 0.8 * scores["gold_clusters"]
+
+
+SHOOTING = (
+    "Police in {town} said {victim}, 24, was shot twice outside a convenience store on {street} late on "
+    "Saturday. Officers found {victim} on the sidewalk and paramedics took him to {hospital}, where he "
+    "was listed in critical condition. Detective {detective} of the {town} Police Department said "
+    "investigators were reviewing surveillance video and asked witnesses to call the tip line."
+)
+
+
+def _shooting(town: str, victim: str, street: str, hospital: str, detective: str) -> str:
+    return SHOOTING.format(town=town, victim=victim, street=street, hospital=hospital, detective=detective)
+
+
+def test_names_decide_when_topic_words_are_shared() -> None:
+    """Two shootings told in the same words: the size pull needs the same people and places."""
+    stats = Stats({}, 100)
+    first = vectorize(
+        features("", _shooting("Marlow", "Dion Pace", "Keller Avenue", "Marlow General", "Ruth Abey")), stats
+    )
+    same = vectorize(
+        features("", _shooting("Marlow", "Dion Pace", "Keller Avenue", "Marlow General", "Ruth Abey")), stats
+    )
+    other = vectorize(
+        features("", _shooting("Presby", "Omar Tull", "Grange Road", "St. Ives Clinic", "Lena Voss")), stats
+    )
+    state = StorylineState(id=1, title="Marlow shooting", first_doc=0, last_doc=10)
+    for _ in range(6):
+        state.absorb(features=features("", "x"), vector=first, member=None, when=None, params=Params())
+    state.size = 6
+    params = Params()
+    assert same_names(same.entities, state.entities, params)
+    assert not same_names(other.entities, state.entities, params)
+    # The same incident gets the pull of a six-article storyline; another town's shooting does not.
+    pull = 1 + params.discover_size_boost * math.log(6)
+    assert discover_score(same, state, 12, params) == pytest.approx(cosine(same.terms, state.terms) * pull)
+    assert discover_score(other, state, 12, params) == pytest.approx(cosine(other.terms, state.terms))

@@ -76,7 +76,7 @@ def storylines_show(
     storyline_id: StorylineId,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Print a storyline's timeline (each article with its role and score) and its threads."""
+    """Print a storyline's timeline (each article with its role and score), its retold developments and its threads."""
     detail = open_app(ctx).show_storyline(storyline_id)
     if as_json:
         render.write_json(detail)
@@ -91,6 +91,14 @@ def storylines_show(
         ("published", "role", "score", "article", "title"),
         [(_minute(a.published), a.role, f"{a.score:.2f}", a.article_id, a.title) for a in detail.articles],
     )
+    retold = [d for d in detail.developments if d.rewrites]
+    if retold:
+        render.table(
+            ("development", "retold by", "details the rewrites added"),
+            [(d.article_id, ", ".join(d.rewrites), " | ".join(d.details)) for d in retold],
+            title="Developments retold by other outlets",
+            title_justify="left",
+        )
     if detail.threads:
         render.table(
             ("thread", "kind", "due", "status", "opened by", "resolved by"),

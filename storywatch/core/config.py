@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     channels: Channels = Channels()
     schedules: Schedules = Schedules()
     detection: Detection = Detection()
+    # Names that stand for one another, on top of the built-in countries, capitals and demonyms:
+    # [aliases] "Big Blue" = "ibm". The value is the key the name folds to (lower case).
+    aliases: dict[str, str] = {}
     config_file: Path | None = None
     secret_key: SecretStr | None = None  # only from STORYWATCH_SECRET_KEY: encrypts stored feed passwords
 

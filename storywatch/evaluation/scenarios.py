@@ -64,7 +64,10 @@ def shared_scenarios(root: Path) -> list[Scenario]:
 
 # seeds/ threads, in the scorers' terms: every pattern must match one resolves string.
 _SEED_THREADS = {
-    "london-round": [re.compile(r"\b(?:london|talks?|round|meeting|negotiat\w*)\b", re.I)],
+    "london-round": [
+        re.compile(r"\blondon\b", re.I),
+        re.compile(r"\b(?:talks?|round|meeting|negotiat\w*)\b", re.I),
+    ],
     "moscow-answer": [
         re.compile(r"\b(?:moscow|kremlin|putin|russia\w*)\b", re.I),
         re.compile(r"\b(?:answer\w*|respon\w*|repl\w*|propos\w*|offer\w*|ceasefire|truce)\b", re.I),
@@ -77,7 +80,7 @@ _SEED_KIND = {"follow-up": "followup", "duplicate": "duplicate", "background": "
 def seeds_scenario(seeds: Path) -> Scenario:
     """``seeds/`` as a scenario: its roles mapped to the scenario kinds, its threads to patterns."""
     raw = json.loads((seeds / "labels.json").read_text(encoding="utf-8"))
-    resolved_by = {t["resolved_by"]: [] for t in raw["threads"]}
+    resolved_by: dict[str, list[str]] = {t["resolved_by"]: [] for t in raw["threads"]}
     for thread in raw["threads"]:
         resolved_by[thread["resolved_by"]].append(thread["key"])
     labels: dict[str, dict[str, Any]] = {}
