@@ -42,7 +42,7 @@ class Params:
     """
 
     match_threshold: float = 0.22  # storyline similarity for an article to continue it
-    lead_threshold: float = 0.14  # lead similarity that makes the article about the storyline
+    lead_threshold: float = 0.08  # lead similarity that makes the article about the storyline
     background_threshold: float = 0.08  # below this the article is unrelated
     min_coverage: float = 0.55  # share of sentences about the storyline, for an article whose lead is not
     duplicate_similarity: float = 0.62  # whole-text similarity to a development that makes a rewrite

@@ -187,8 +187,11 @@ def entities(text: str, lang: Language | None = None, extra: Aliases = ()) -> li
                 doubtful.extend(words)
                 continue
             before = sentence[: match.start()].strip()
-            if match.start() == 0 or before in {'"', "“", "‘", "'", "(", "„", "«"} or before.endswith((":", "–", "—")):
-                doubtful.append(words[0])
+            starts = (
+                match.start() == 0 or before in {'"', "“", "‘", "'", "(", "„", "«"} or before.endswith((":", "–", "—"))
+            )
+            if starts and not any(" ".join(words[:width]) in forms for width in (2, 3, 4)):
+                doubtful.append(words[0])  # a first word is a name only if it is one elsewhere ("United States" is)
                 words = words[1:]
             if (
                 lang.capitalises_nouns

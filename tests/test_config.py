@@ -337,3 +337,21 @@ def test_unknown_environment_variables_are_not_settings(monkeypatch: pytest.Monk
     monkeypatch.setenv("STORYWATCH_ALLOW_PRIVATE_NETWORKS", "true")
     monkeypatch.setenv("STORYWATCH_SOMETHING_ELSE", "1")
     assert load_settings().channels.console.enabled is True
+
+
+def test_detection_and_aliases_reach_the_detector(tmp_path: Path) -> None:
+    from storywatch.flows.runtime import detection_params
+
+    path = write(
+        tmp_path / "sw.toml",
+        '[detection]\nsimilarity = "semantic"\nmodel = "/models/minilm"\n\n[aliases]\n"Big Blue" = "IBM"\n',
+    )
+    params = detection_params(load_settings(path))
+    assert (params.similarity, params.model, params.device) == ("semantic", "/models/minilm", "cpu")
+    assert params.aliases == (("Big Blue", "ibm"),)  # keys are lower case, as entity keys are
+
+
+def test_an_unknown_similarity_backend_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "sw.toml", '[detection]\nsimilarity = "fuzzy"\n')
+    with pytest.raises(ConfigError, match="similarity"):
+        load_settings(path)

@@ -145,6 +145,14 @@ def test_country_names_in_other_languages_fold_to_the_same_key() -> None:
     assert entities("Le gouvernement des États-Unis a refusé.", language("fr")) == ["united-states"]
 
 
+def test_a_users_aliases_fold_names_to_their_key() -> None:
+    # [aliases] in the config: "Big Blue" = "ibm", on top of the built-in countries.
+    extra = (("Big Blue", "ibm"), ("IBM", "ibm"))
+    assert entities("Shares of Big Blue fell as IBM cut prices in Moskva.", extra=extra)[:2] == ["ibm", "ibm"]
+    found = features("Big Blue cuts prices", "Shares of IBM fell on Monday.", "en", extra)
+    assert found.entities["ibm"] == 2
+
+
 def test_boilerplate_in_title_case_names_no_country() -> None:
     # "Us" in a heading is a pronoun, not the United States.
     assert entities("Tell Us What You Think") == []
