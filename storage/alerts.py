@@ -71,3 +71,9 @@ def list_alerts(
     if claim:
         statement = statement.with_for_update(of=Alert, **skip_locked(session))
     return [(a, s, art) for a, s, art in session.execute(statement)]
+
+
+def alerts_by_id(session: Session, alert_ids: list[int]) -> list[Alert]:
+    if not alert_ids:
+        return []
+    return list(session.scalars(select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id)))

@@ -34,6 +34,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from storywatch.core.enums import (
     AlertKind,
     AlertStatus,
+    DeliveryStatus,
+    DigestMode,
     Role,
     StorylineOrigin,
     StorylineStatus,
@@ -247,6 +249,54 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One alert on one channel: the outbox's unit of work, claimed under a lease and recorded after.
+
+    A worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the write lock)
+    by setting a lease, commits, sends outside any transaction, then records the outcome. A crash
+    leaves the lease to run out, and the row is claimed again: only the alert in flight at the
+    crash can be sent twice, under the same Message-ID.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus, 16), default=DeliveryStatus.PENDING)
+    digest: Mapped[DigestMode | None] = mapped_column(EnumText(DigestMode, 16))  # the digest it waits for
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_ref: Mapped[str | None] = mapped_column(String(255))  # Slack's ts, the email Message-ID
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Route(Base):
+    """Where and how a storyline's alerts go: channels, recipients, instant or digest, quiet hours, budget."""
+
+    __tablename__ = "routes"
+
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storylines.id", ondelete="CASCADE"), primary_key=True)
+    channels: Mapped[list[Any] | None] = mapped_column()  # None: every configured channel
+    recipients: Mapped[list[Any]] = mapped_column(default=list)  # email addresses; empty: email_to
+    digest: Mapped[DigestMode] = mapped_column(EnumText(DigestMode, 16), default=DigestMode.INSTANT)
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # "22:00", in ``timezone``
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    hourly_budget: Mapped[int | None] = mapped_column(Integer)  # instant alerts an hour, then the digest
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class TermStat(Base):

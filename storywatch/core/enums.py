@@ -61,6 +61,22 @@ UNSETTLED_THREAD_STATUSES = frozenset({ThreadStatus.OPEN, ThreadStatus.OVERDUE})
 class AlertKind(StrEnum):
     FOLLOW_UP = "follow-up"
     OVERDUE = "overdue"
+    NOTICE = "notice"  # storywatch telling the user something about delivery (a budget reached)
+
+
+class DeliveryStatus(StrEnum):
+    """One alert on one channel."""
+
+    PENDING = "pending"  # due at ``next_attempt_at``: now, after a backoff, after quiet hours, at its digest
+    SENT = "sent"
+    FAILED = "failed"  # the channel refused it for good, or it ran out of attempts: `alerts retry`
+    RETRACTED = "retracted"  # its alert was retracted before it went out
+
+
+class DigestMode(StrEnum):
+    INSTANT = "instant"
+    HOURLY = "hourly"
+    DAILY = "daily"
 
 
 class AlertStatus(StrEnum):
