@@ -1,8 +1,11 @@
-"""Alerts: the outbox, its delivery, and the channels alerts go to (terminal first)."""
+"""Alerts: the outbox, its delivery per channel, and the channels alerts go to.
 
-from storywatch.alerts.channels import Channel, check_channels, enabled_channels, register_channel
+Channels: the terminal, Slack, email, a JSON webhook and Apprise (docs/alerts.md).
+"""
+
+from storywatch.alerts.channels import Channel, build_channels, check_channels, enabled_channels, register_channel
 from storywatch.alerts.errors import DeliveryError
-from storywatch.alerts.outbox import DeliveryReport, deliver_pending
+from storywatch.alerts.outbox import DeliveryReport, deliver
 from storywatch.alerts.views import AlertView, alert_view
 
 __all__ = [
@@ -11,8 +14,9 @@ __all__ = [
     "DeliveryError",
     "DeliveryReport",
     "alert_view",
+    "build_channels",
     "check_channels",
-    "deliver_pending",
+    "deliver",
     "enabled_channels",
     "register_channel",
 ]

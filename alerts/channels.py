@@ -1,14 +1,18 @@
 """Alert channels register here, so a new destination is a module, not an edit to the dispatcher.
 
 A channel's module calls :func:`register_channel` with a factory that builds it from the
-settings (or returns None when it is off). Every channel the config turns on must have a
-registered factory: one that does not is a :class:`~storywatch.core.errors.ConfigError` when
-the channels are built, never a silent drop.
+settings (or returns None when the settings do not turn it on). Built in: the terminal
+(``console``), Slack (an incoming webhook, or a bot token for threads), email over SMTP, a
+generic JSON webhook, and Apprise (Teams, Discord, Telegram, ntfy, Matrix, ... by URL).
+
+A factory that cannot build its channel from what the settings give (an SMTP URL without a
+sender, a bot token without a channel, a URL Apprise does not understand) raises ConfigError
+naming the setting: a channel is never silently dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,16 +24,27 @@ if TYPE_CHECKING:
 
 
 class Channel(Protocol):
-    """Somewhere alerts go. ``send`` raises DeliveryError when the alert did not get there."""
+    """Somewhere alerts go.
+
+    ``send`` delivers one alert (``thread``: the reference of the storyline's first message on
+    this channel, where the channel threads; ``recipients``: the storyline's own, where it has
+    them) and returns the reference of the message it sent, if the channel gives one. It
+    raises DeliveryError when the alert did not get there, saying whether trying again can help.
+    """
 
     name: str
 
-    def send(self, alert: AlertView) -> None: ...
+    def send(self, alert: AlertView, *, thread: str | None = None, recipients: Sequence[str] = ()) -> str | None: ...
 
 
 ChannelFactory = Callable[[Settings], "Channel | None"]
 _FACTORIES: dict[str, ChannelFactory] = {}
-BUILT_IN = ("storywatch.alerts.console",)
+BUILT_IN = (
+    "storywatch.alerts.console",
+    "storywatch.alerts.slack",
+    "storywatch.alerts.mail",
+    "storywatch.alerts.webhook",
+)
 """Modules whose import registers the channels storywatch ships."""
 
 
@@ -48,29 +63,60 @@ def _load_built_ins() -> None:
         import_module(module)
 
 
-def configured_channels(settings: Settings) -> list[str]:
-    """The channels the config turns on (``[channels.NAME] enabled = true``), in the config's order."""
-    return [name for name, section in settings.channels if getattr(section, "enabled", False)]
+class UnresolvedSecret(Exception):
+    """A secret still names its Prefect Secret block: the channel is configured, and built where the flow runs."""
+
+
+def build_channels(settings: Settings, *, console: bool = True, only: Sequence[str] = ()) -> list[Channel]:
+    """The channels the settings turn on, in registration order (without the terminal unless ``console``).
+
+    ``only`` keeps the named ones; a name no channel has is a ConfigError listing those there are.
+    A channel whose secret names a Prefect Secret block is left out here: resolve the settings
+    first (``storywatch.flows.runtime.resolve_secrets``) to build it.
+    """
+    _load_built_ins()
+    unknown = [name for name in only if name not in _FACTORIES]
+    if unknown:
+        raise ConfigError(f"no alert channel {unknown[0]!r}: storywatch has {', '.join(_FACTORIES)}")
+    channels = []
+    for name, factory in _FACTORIES.items():
+        if (only and name not in only) or (name == "console" and not console):
+            continue
+        try:
+            channel = factory(settings)
+        except UnresolvedSecret:
+            continue
+        if channel is not None:
+            channels.append(channel)
+    return channels
 
 
 def check_channels(settings: Settings) -> list[str]:
-    """The enabled channels, each of which can deliver; ConfigError naming any that cannot."""
+    """The names of the channels the settings turn on; ConfigError for one they turn on but cannot build."""
     _load_built_ins()
-    enabled = configured_channels(settings)
-    missing = [name for name in enabled if name not in _FACTORIES]
-    if missing:
-        where = settings.config_file or "the environment (STORYWATCH_CHANNELS__...)"
-        names = ", ".join(missing)
-        raise ConfigError(
-            f"alert channel {names} is enabled in {where}, but this storywatch cannot deliver to it yet; "
-            f"set enabled = false under [channels.{missing[0]}] (alerts are always kept in the database: "
-            "`storywatch alerts list`)"
-        )
-    return enabled
+    names = []
+    for name, factory in _FACTORIES.items():
+        try:
+            if factory(settings) is not None:
+                names.append(name)
+        except UnresolvedSecret:
+            names.append(name)
+    return names
 
 
 def enabled_channels(settings: Settings, *, console: bool = True) -> list[Channel]:
-    """The channels the settings turn on, in registration order (without the terminal unless ``console``)."""
-    check_channels(settings)
-    channels = [factory(settings) for name, factory in _FACTORIES.items() if console or name != "console"]
-    return [c for c in channels if c is not None]
+    """The channels the settings turn on (without the terminal unless ``console``)."""
+    return build_channels(settings, console=console)
+
+
+def secret(value: object) -> str | None:
+    """A SecretStr's value (None stays None); UnresolvedSecret while it still names a Prefect Secret block."""
+    from storywatch.core.config import SECRET_BLOCK
+
+    if value is None:
+        return None
+    getter = getattr(value, "get_secret_value", None)
+    text = str(getter() if getter else value)
+    if text.startswith(SECRET_BLOCK):
+        raise UnresolvedSecret(text)
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console, Group
@@ -47,8 +48,9 @@ class ConsoleChannel:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=False, soft_wrap=False, emoji=False, highlight=False)
 
-    def send(self, alert: AlertView) -> None:
+    def send(self, alert: AlertView, *, thread: str | None = None, recipients: Sequence[str] = ()) -> str | None:
         self.console.print(render_alert(alert))
+        return None
 
 
 @register_channel("console")
