@@ -1,64 +1,352 @@
-"""Deliver what the outbox holds. Alerts are written with their cause; delivery comes after and retries.
+"""Deliver what the outbox holds: per channel, under a lease, paced by each storyline's route.
 
-Each channel's delivery is recorded on the alert (``deliveries``: channel -> when), so a retry
-goes only to the channels that have not taken it. An alert some channel failed to take stays
-``pending`` with the error recorded and is tried again on the next run, up to ``max_attempts``;
-then it is marked ``failed`` (still listed, never deleted). The row itself is the database
-channel: an alert is stored before any delivery is tried, so nothing is ever lost.
+Alerts are written in the transaction of the detection that raised them. Delivery comes after,
+in rounds (`storywatch alerts deliver`, the end of a replay or poll, the scheduled delivery flow):
+
+1. **Plan.** Every pending alert gets one delivery per channel its storyline's route names: due
+   now, after quiet hours, or in the next digest; past the route's hourly budget, in the next
+   hourly digest, with one notice alert saying so.
+2. **Claim.** Due deliveries are leased to this worker in a short transaction (``FOR UPDATE SKIP
+   LOCKED`` on PostgreSQL, the write lock on SQLite), then committed: no transaction is open
+   while a channel talks to the network, and detection never waits for SMTP.
+3. **Send and record.** Each delivery is sent, then recorded in its own transaction: sent (with
+   Slack's ts or the email Message-ID), or retried after an exponential backoff (Slack's
+   Retry-After honoured), or failed for good with the reason when the far end said no.
+
+A crash between sending and recording leaves the lease to run out; the delivery is claimed
+again and sent again. That is the only way an alert goes twice, and an email keeps its
+Message-ID, so the mail client folds the copy. Nothing is ever lost: the alert row is the
+database channel, and `storywatch alerts list --status failed` shows what did not arrive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from sqlalchemy.orm import Session
+from datetime import datetime, timedelta
+from typing import Any
 
 from storywatch.alerts.channels import Channel
 from storywatch.alerts.errors import DeliveryError
-from storywatch.alerts.views import alert_view
-from storywatch.core.enums import AlertStatus
+from storywatch.alerts.pacing import Pacing, backoff, parse_clock, plan
+from storywatch.alerts.text import cut, one_line
+from storywatch.alerts.views import AlertView, alert_view
+from storywatch.core.enums import AlertKind, AlertStatus, DeliveryStatus, DigestMode
 from storywatch.storage import alerts as alert_store
-from storywatch.storage.models import utcnow
+from storywatch.storage import deliveries as delivery_store
+from storywatch.storage import routes as route_store
+from storywatch.storage.db import Database
+from storywatch.storage.models import Alert, Delivery, Route, Storyline, utcnow
 
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+BATCH = 50
 
 
 @dataclass(slots=True)
 class DeliveryReport:
-    delivered: list[int] = field(default_factory=list)
-    failed: list[tuple[int, str]] = field(default_factory=list)
+    """What one round did: alerts fully delivered, deliveries sent, failures, and what waits."""
+
+    delivered: list[int] = field(default_factory=list)  # alert ids every channel has now taken
+    sent: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (alert id, "channel: reason")
+    retrying: list[tuple[int, str]] = field(default_factory=list)
+    deferred: int = 0  # planned for later: quiet hours or a digest
+    digests: int = 0
 
 
-def deliver_pending(
-    session: Session, channels: Sequence[Channel], *, max_attempts: int = MAX_ATTEMPTS
+def worker_id() -> str:
+    """This worker's name on the leases it takes."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def pacing_of(route: Route | None) -> Pacing:
+    if route is None:
+        return Pacing()
+    return Pacing(
+        digest=DigestMode(route.digest),
+        quiet_start=parse_clock(route.quiet_start) if route.quiet_start else None,
+        quiet_end=parse_clock(route.quiet_end) if route.quiet_end else None,
+        timezone=route.timezone or "UTC",
+        hourly_budget=route.hourly_budget,
+    )
+
+
+def _routed(route: Route | None, channels: Sequence[str]) -> list[str]:
+    if route is None or route.channels is None:
+        return list(channels)
+    return [c for c in channels if c in route.channels]
+
+
+def plan_deliveries(db: Database, channels: Sequence[str], now: datetime, report: DeliveryReport) -> None:
+    """Give every pending alert a delivery on each channel its route names (those it has are kept)."""
+    with db.transaction() as session:
+        alerts = delivery_store.undelivered_alerts(session)
+        if not alerts:
+            return
+        have = delivery_store.channels_of(session, [a.id for a in alerts])
+        routes = route_store.routes(session, sorted({a.storyline_id for a in alerts}))
+        notices: set[int] = set()
+        for alert in alerts:
+            route = routes.get(alert.storyline_id)
+            pacing = pacing_of(route)
+            wanted = _routed(route, channels)
+            if not wanted and not have[alert.id]:
+                # No channel is on for it: the alert row is the database channel, and it is there.
+                alert.status, alert.delivered_at = AlertStatus.DELIVERED, alert.delivered_at or now
+                continue
+            for channel in wanted:
+                if channel in have[alert.id]:
+                    continue
+                if alert.kind == AlertKind.NOTICE:
+                    step = plan(Pacing(timezone=pacing.timezone), now, sent_this_hour=0)
+                else:
+                    counted = delivery_store.recent_instant(
+                        session, alert.storyline_id, channel, now - timedelta(hours=1)
+                    )
+                    step = plan(pacing, now, sent_this_hour=counted)
+                    if step.over_budget:
+                        notices.add(alert.storyline_id)
+                delivery_store.add_delivery(session, alert=alert, channel=channel, due=step.due, digest=step.digest)
+                if step.due > now:
+                    report.deferred += 1
+        for storyline_id in sorted(notices):
+            _budget_notice(session, storyline_id, routes[storyline_id], now)
+
+
+def _budget_notice(session: Any, storyline_id: int, route: Route, now: datetime) -> None:
+    """Tell the user once an hour that a storyline's alerts are folding into the digest."""
+    storyline = session.get(Storyline, storyline_id)
+    hour = now.strftime("%Y-%m-%dT%H")
+    alert_store.add_alert(
+        session,
+        key=f"storyline:{storyline_id}:budget:{hour}",
+        kind=AlertKind.NOTICE,
+        storyline_id=storyline_id,
+        article_id=None,
+        payload={
+            "title": f"More than {route.hourly_budget} alerts this hour: the rest come in the next hourly digest",
+            "new_facts": [
+                f"Storyline {storyline_id} ({storyline.title if storyline else ''}) passed its budget of "
+                f"{route.hourly_budget} instant alerts an hour; `storywatch storylines route {storyline_id}` changes it."
+            ],
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A claimed delivery with what sending it needs, read inside the claim's transaction."""
+
+    delivery_id: int
+    alert_id: int
+    channel: str
+    attempts: int
+    view: AlertView
+    thread: str | None
+    recipients: tuple[str, ...]
+
+
+def _claim(db: Database, owner: str, now: datetime, lease: timedelta, limit: int) -> list[_Job]:
+    with db.transaction() as session:
+        taken = delivery_store.claim(session, owner=owner, now=now, lease=lease, limit=limit)
+        return [_job(session, d) for d in taken]
+
+
+def _job(session: Any, delivery: Delivery) -> _Job:
+    alert = session.get(Alert, delivery.alert_id)
+    storyline = session.get(Storyline, delivery.storyline_id)
+    from storywatch.storage.models import Article
+
+    article = session.get(Article, alert.article_id) if alert.article_id else None
+    route = route_store.route_of(session, delivery.storyline_id)
+    return _Job(
+        delivery_id=delivery.id,
+        alert_id=delivery.alert_id,
+        channel=delivery.channel,
+        attempts=delivery.attempts,
+        view=alert_view(alert, storyline, article),
+        thread=delivery_store.thread_root(session, delivery.storyline_id, delivery.channel),
+        recipients=tuple(route.recipients or ()) if route else (),
+    )
+
+
+def _send(channel: Channel, view: AlertView, thread: str | None, recipients: Sequence[str]) -> str | None:
+    try:
+        return channel.send(view, thread=thread, recipients=recipients)
+    except DeliveryError:
+        raise
+    except Exception as exc:  # a channel's bug must not hold up the rest of the outbox
+        raise DeliveryError(f"unexpected {type(exc).__name__}: {cut(one_line(str(exc)), 200)}") from None
+
+
+def _record(
+    db: Database,
+    delivery_ids: Sequence[int],
+    *,
+    ref: str | None,
+    error: DeliveryError | None,
+    now: datetime,
+    report: DeliveryReport,
+    max_attempts: int,
+) -> None:
+    with db.transaction() as session:
+        rows = delivery_store.get(session, delivery_ids)
+        for delivery in rows:
+            delivery.lease_until = delivery.lease_owner = None
+            delivery.attempts += 1
+            if error is None:
+                delivery.status, delivery.sent_at, delivery.last_error = DeliveryStatus.SENT, now, None
+                delivery.message_ref = ref
+                report.sent += 1
+                continue
+            reason = cut(one_line(str(error)), 500)
+            delivery.last_error = reason
+            if error.permanent or delivery.attempts >= max_attempts:
+                delivery.status = DeliveryStatus.FAILED
+                report.failed.append((delivery.alert_id, f"{delivery.channel}: {reason}"))
+            else:
+                delivery.next_attempt_at = now + backoff(delivery.attempts, error.retry_after)
+                report.retrying.append((delivery.alert_id, f"{delivery.channel}: {reason}"))
+        session.flush()
+        alert_ids = sorted({d.alert_id for d in rows})
+        delivery_store.settle_alerts(session, alert_ids, now)
+        for alert in alert_store.alerts_by_id(session, alert_ids):
+            if alert.status == AlertStatus.DELIVERED and alert.id not in report.delivered:
+                report.delivered.append(alert.id)
+
+
+def digest_view(views: Sequence[AlertView], mode: str) -> AlertView:
+    """Several alerts as one message: the developments, grouped by storyline."""
+    by_storyline: dict[int, list[AlertView]] = defaultdict(list)
+    for view in views:
+        by_storyline[view["storyline_id"]].append(view)
+    lines = []
+    for storyline_id in sorted(by_storyline):
+        group = by_storyline[storyline_id]
+        lines.append(f"{group[0]['storyline_title']} ({len(group)}):")
+        lines.extend(f"    {v['title']}" + (f" <{v['article_url']}>" if v.get("article_url") else "") for v in group)
+    first = views[0]
+    count, storylines = len(views), len(by_storyline)
+    summary = f"{count} alert{'s' * (count != 1)} in {storylines} storyline{'s' * (storylines != 1)}"
+    return {
+        **first,
+        "id": first["id"],
+        "kind": "digest",
+        "storyline_title": f"{mode} digest: {summary}",
+        "title": f"{mode.capitalize()} digest: {summary}",
+        "article_id": None,
+        "article_url": None,
+        "source": None,
+        "published": None,
+        "resolves": [],
+        "new_facts": lines[:60],
+        "earlier_articles": [],
+    }
+
+
+def _digests(
+    db: Database, channels: Mapping[str, Channel], owner: str, now: datetime, report: DeliveryReport, max_attempts: int
+) -> None:
+    with db.transaction() as session:
+        taken = delivery_store.claim_digests(session, owner=owner, now=now, lease=LEASE)
+        jobs = [_job(session, d) for d in taken]
+        modes = {d.id: str(d.digest) for d in taken}
+    groups: dict[tuple[str, tuple[str, ...], str], list[_Job]] = defaultdict(list)
+    for job in jobs:
+        groups[(job.channel, job.recipients, modes[job.delivery_id])].append(job)
+    for (name, recipients, mode), group in groups.items():
+        channel = channels.get(name)
+        ids = [j.delivery_id for j in group]
+        if channel is None:
+            _release(db, ids)
+            continue
+        try:
+            ref = _send(channel, digest_view([j.view for j in group], mode), None, recipients)
+        except DeliveryError as exc:
+            _record(db, ids, ref=None, error=exc, now=now, report=report, max_attempts=max_attempts)
+        else:
+            _record(db, ids, ref=ref, error=None, now=now, report=report, max_attempts=max_attempts)
+            report.digests += 1
+
+
+def _release(db: Database, delivery_ids: Sequence[int]) -> None:
+    """Give claimed deliveries back (a channel this worker does not have)."""
+    with db.transaction() as session:
+        for delivery in delivery_store.get(session, delivery_ids):
+            delivery.lease_until = delivery.lease_owner = None
+
+
+def deliver(
+    db: Database,
+    channels: Sequence[Channel],
+    *,
+    now: datetime | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    owner: str | None = None,
+    lease: timedelta = LEASE,
+    batch: int = BATCH,
+    max_attempts: int = MAX_ATTEMPTS,
+    on_sent: Callable[[int], None] | None = None,
 ) -> DeliveryReport:
-    """Send every pending alert through every channel; record each outcome on the alert."""
+    """One delivery round: plan, then claim, send and record until nothing is due; then the due digests."""
     report = DeliveryReport()
-    for alert, storyline, article in alert_store.list_alerts(session, status=AlertStatus.PENDING, claim=True):
-        view = alert_view(alert, storyline, article)
-        errors = []
-        deliveries = dict(alert.deliveries or {})
-        for channel in channels:
-            if channel.name in deliveries:
+    owner = owner or worker_id()
+    by_name = {c.name: c for c in channels}
+    start = now or clock()
+    plan_deliveries(db, list(by_name), start, report)
+    while True:
+        moment = now or clock()
+        jobs = _claim(db, owner, moment, lease, batch)
+        if not jobs:
+            break
+        for job in jobs:
+            channel = by_name.get(job.channel)
+            if channel is None:  # configured elsewhere, not here: leave it to a worker that has it
+                _release(db, [job.delivery_id])
                 continue
             try:
-                channel.send(view)
+                ref = _send(channel, job.view, job.thread, job.recipients)
             except DeliveryError as exc:
-                errors.append(f"{channel.name}: {exc}")
-            except Exception as exc:  # a channel's bug must not hold up the rest of the outbox
-                errors.append(f"{channel.name}: unexpected {type(exc).__name__}: {exc}")
+                _record(
+                    db,
+                    [job.delivery_id],
+                    ref=None,
+                    error=exc,
+                    now=now or clock(),
+                    report=report,
+                    max_attempts=max_attempts,
+                )
             else:
-                deliveries[channel.name] = utcnow().isoformat()
-        alert.deliveries = deliveries
-        alert.attempts += 1
-        alert.updated_at = utcnow()
-        if errors:
-            alert.last_error = "; ".join(errors)
-            if alert.attempts >= max_attempts:
-                alert.status = AlertStatus.FAILED
-            report.failed.append((alert.id, alert.last_error))
-        else:
-            alert.status, alert.delivered_at, alert.last_error = AlertStatus.DELIVERED, utcnow(), None
-            report.delivered.append(alert.id)
+                _record(
+                    db,
+                    [job.delivery_id],
+                    ref=ref,
+                    error=None,
+                    now=now or clock(),
+                    report=report,
+                    max_attempts=max_attempts,
+                )
+                if on_sent is not None:
+                    on_sent(job.delivery_id)
+        if all(by_name.get(j.channel) is None for j in jobs):
+            break
+    _digests(db, by_name, owner, now or clock(), report, max_attempts)
     return report
+
+
+def retry(db: Database, *, alert_id: int | None = None, all_failed: bool = False) -> list[int]:
+    """Make failed deliveries due again (one alert's, or every failed one); returns their alert ids."""
+    with db.transaction() as session:
+        rows = delivery_store.failed(session) if all_failed else delivery_store.of_alert(session, alert_id or 0)
+        chosen = [d for d in rows if d.status == DeliveryStatus.FAILED]
+        for delivery in chosen:
+            delivery.status, delivery.next_attempt_at, delivery.attempts = DeliveryStatus.PENDING, utcnow(), 0
+        ids = sorted({d.alert_id for d in chosen})
+        for alert in alert_store.alerts_by_id(session, ids):
+            if alert.status == AlertStatus.FAILED:
+                alert.status = AlertStatus.PENDING
+        return ids

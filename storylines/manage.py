@@ -23,6 +23,7 @@ from storywatch.core.enums import (
 from storywatch.core.records import ArticleRecord
 from storywatch.storage import alerts as alert_store
 from storywatch.storage import articles as article_store
+from storywatch.storage import deliveries as delivery_store
 from storywatch.storage import memberships as membership_store
 from storywatch.storage import storylines as storyline_store
 from storywatch.storage.locks import lock_storylines
@@ -290,11 +291,13 @@ def _reconcile_alert(
     if role != Role.FOLLOW_UP:
         if existing is not None and existing.status != AlertStatus.RETRACTED:
             existing.status, existing.updated_at = AlertStatus.RETRACTED, utcnow()
+            delivery_store.retract(session, existing.id)  # what has not gone out yet never will
             return "retracted"
         return None
     if existing is not None:
         if existing.status == AlertStatus.RETRACTED:
             existing.status, existing.updated_at = AlertStatus.PENDING, utcnow()
+            delivery_store.unretract(session, existing.id)
             return "raised"
         return None
     without = StorylineState.from_profile(state.id, state.title, state.to_profile(), state.last_article_at)
