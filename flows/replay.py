@@ -11,7 +11,7 @@ from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
 from storywatch.core.terminal import loggable
 from storywatch.flows import steps
-from storywatch.flows.runtime import detection_params, run_settings
+from storywatch.flows.runtime import detection_params, resolve_secrets, run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
 from storywatch.sources.archive import failed_inputs, read_archives
 from storywatch.sources.records import ArchiveRead
@@ -44,8 +44,14 @@ def detect_task(database_url: str, discover: bool, params: Params | None = None)
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
 def deliver_task(settings: Settings, quiet: bool) -> DeliverySummary:
-    """Send pending alerts to the channels the run's settings enable (the terminal unless ``quiet``)."""
-    return steps.deliver(settings.database_url, enabled_channels(settings, console=not quiet))
+    """Send due alerts to the channels the run's settings enable (the terminal unless ``quiet``)."""
+    settings = resolve_secrets(settings)
+    return steps.deliver(
+        settings.database_url,
+        enabled_channels(settings, console=not quiet),
+        lease_seconds=settings.delivery.lease_seconds,
+        max_attempts=settings.delivery.max_attempts,
+    )
 
 
 @flow(name="storywatch-replay", log_prints=False, validate_parameters=False)

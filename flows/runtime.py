@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from storywatch.core.config import Settings, load_settings
 from storywatch.storylines import Params
@@ -58,3 +59,37 @@ def detection_params(settings: Settings) -> Params:
     chosen = settings.detection
     aliases = tuple(sorted((form, key.strip().lower()) for form, key in settings.aliases.items()))
     return Params(similarity=chosen.similarity, model=chosen.model, device=chosen.device, aliases=aliases)
+
+
+SECRET_FIELDS = ("slack_webhook_url", "slack_bot_token", "smtp_url", "apprise_urls", "webhook_url")
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """The settings with each ``prefect-secret:NAME`` secret read from its Prefect Secret block.
+
+    Done where the flow runs, so a block's value never becomes a flow parameter; a block that
+    does not exist is a ConfigError naming it.
+    """
+    from pydantic import SecretStr
+
+    from storywatch.core.config import SECRET_BLOCK
+    from storywatch.core.errors import ConfigError
+
+    changed = {}
+    for name in SECRET_FIELDS:
+        value = getattr(settings, name)
+        text = value.get_secret_value() if value is not None else ""
+        if not text.startswith(SECRET_BLOCK):
+            continue
+        block = text.removeprefix(SECRET_BLOCK).strip()
+        try:
+            from prefect.blocks.system import Secret
+
+            loaded: Any = Secret.load(block)  # a coroutine only inside an event loop; flows run it synchronously
+            changed[name] = SecretStr(str(loaded.get()))
+        except (ValueError, RuntimeError, ImportError) as exc:
+            raise ConfigError(
+                f"{name} names the Prefect Secret block {block!r}, which could not be read "
+                f"({type(exc).__name__}); create it with `prefect block create secret` or give the value itself"
+            ) from None
+    return settings.model_copy(update=changed) if changed else settings

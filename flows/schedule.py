@@ -1,4 +1,4 @@
-"""The schedule: polling every N minutes and the overdue check every M, as Prefect deployments.
+"""The schedule: polling every N minutes, the overdue check every M, delivery every minute, as Prefect deployments.
 
 `storywatch serve` serves them; a real Prefect server (`prefect server start`) runs the
 schedules (the temporary one a plain run starts has no scheduler). A deployment's parameters
@@ -13,12 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 from storywatch.core.config import Settings
+from storywatch.flows.deliver import deliver_flow
 from storywatch.flows.overdue import overdue_flow
 from storywatch.flows.poll import poll_flow
 
 
 def deployments(settings: Settings) -> list[Any]:
-    """The two scheduled deployments the settings describe."""
+    """The scheduled deployments the settings describe."""
     config_file = str(settings.config_file) if settings.config_file else None
     return [
         poll_flow.to_deployment(
@@ -32,5 +33,11 @@ def deployments(settings: Settings) -> list[Any]:
             interval=timedelta(minutes=settings.schedules.overdue_check_every_minutes),
             parameters={"config_file": config_file},
             description="Alert threads whose due window passed with no report.",
+        ),
+        deliver_flow.to_deployment(
+            name="storywatch-deliver",
+            interval=timedelta(minutes=1),
+            parameters={"config_file": config_file},
+            description="Send due alerts: retries after their backoff, deferred ones after quiet hours, digests.",
         ),
     ]

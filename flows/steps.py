@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from storywatch.alerts import Channel, deliver_pending
+from storywatch.alerts import Channel, outbox
 from storywatch.core.errors import ConfigError
 from storywatch.core.records import ArticleRecord
 from storywatch.core.secrets import SecretBox
@@ -115,11 +115,30 @@ def overdue(url: str, now: datetime) -> OverdueSummary:
     return OverdueSummary(overdue=result.threads_overdue, alerts=list(result.alert_ids))
 
 
-def deliver(url: str, channels: Sequence[Channel]) -> DeliverySummary:
-    """Send pending alerts through the channels, recording each outcome."""
-    with database(url).transaction() as session:
-        report = deliver_pending(session, channels)
-    return DeliverySummary(delivered=len(report.delivered), failed=list(report.failed))
+def deliver(
+    url: str,
+    channels: Sequence[Channel],
+    *,
+    lease_seconds: int = 300,
+    max_attempts: int = outbox.MAX_ATTEMPTS,
+    now: datetime | None = None,
+) -> DeliverySummary:
+    """One round of the outbox: plan each pending alert's deliveries, then send what is due, recording each outcome.
+
+    Each delivery is claimed, sent and recorded in transactions of its own, so no transaction
+    is open while a channel talks to the network.
+    """
+    report = outbox.deliver(
+        database(url), channels, now=now, lease=timedelta(seconds=lease_seconds), max_attempts=max_attempts
+    )
+    return DeliverySummary(
+        delivered=len(report.delivered),
+        failed=list(report.failed),
+        sent=report.sent,
+        retrying=list(report.retrying),
+        deferred=report.deferred,
+        digests=report.digests,
+    )
 
 
 def due_feeds(

@@ -24,10 +24,14 @@ class DetectSummary:
 
 @dataclass(slots=True)
 class DeliverySummary:
-    """One pass of the outbox: how many alerts went out, and which failed (they stay pending)."""
+    """One round of the outbox: alerts every channel took, deliveries sent, failures, what waits."""
 
     delivered: int = 0
-    failed: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (alert id, "channel: reason"): for good
+    sent: int = 0
+    retrying: list[tuple[int, str]] = field(default_factory=list)  # transient: tried again after a backoff
+    deferred: int = 0  # planned for later: quiet hours or a digest
+    digests: int = 0
 
 
 @dataclass(slots=True)

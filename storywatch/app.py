@@ -29,7 +29,13 @@ from storywatch.storage.db import current_revision, database_exists, head_revisi
 
 if TYPE_CHECKING:
     from storywatch.alerts.views import AlertView
-    from storywatch.flows.summaries import CaptureReplaySummary, OverdueSummary, PollSummary, ReplaySummary
+    from storywatch.flows.summaries import (
+        CaptureReplaySummary,
+        DeliverySummary,
+        OverdueSummary,
+        PollSummary,
+        ReplaySummary,
+    )
     from storywatch.storage.models import Feed, Storyline
     from storywatch.storylines import Params
     from storywatch.storylines.manage import Correction
@@ -157,6 +163,35 @@ class ThreadView:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteView:
+    """Where and how a storyline's alerts go."""
+
+    channels: list[str] | None  # None: every configured channel
+    recipients: list[str]
+    digest: str
+    quiet_hours: str | None  # "22:00-07:00"
+    timezone: str
+    hourly_budget: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCheck:
+    """The outcome of `storywatch alerts test` on one channel."""
+
+    channel: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOutcome:
+    """`storywatch alerts retry`: the alerts made due again, and the round that sent them (unless --later)."""
+
+    alert_ids: list[int]
+    delivery: DeliverySummary | None
+
+
+@dataclass(frozen=True, slots=True)
 class DevelopmentView:
     """One development: the article that first reported it, the rewrites that retold it, what they added."""
 
@@ -176,6 +211,7 @@ class StorylineDetail:
     threads: list[ThreadView]
     coverage_gaps: list[CoverageGap]
     developments: list[DevelopmentView] = field(default_factory=list)
+    route: RouteView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +505,9 @@ class Storywatch:
                 )
                 for d in (storyline.profile or {}).get("developments", [])
             ]
+            from storywatch.storage.routes import route_of
+
+            route = route_of(session, storyline_id)
             return StorylineDetail(
                 storyline.id,
                 storyline.title,
@@ -477,6 +516,7 @@ class Storywatch:
                 threads,
                 self._coverage_gaps(session, storyline_id),
                 developments,
+                _route_view(route) if route is not None else None,
             )
 
     @staticmethod
@@ -542,6 +582,129 @@ class Storywatch:
             raise StorywatchError(f"unknown alert status {status!r}; use one of {names}")
         with self.database.sessions() as session:
             return [alert_view(a, s, art) for a, s, art in alert_store.list_alerts(session, status=status)]
+
+    def _channels(self, *, console: bool, only: Sequence[str] = ()) -> list[Any]:
+        from storywatch.alerts import build_channels
+        from storywatch.flows.runtime import resolve_secrets
+
+        return build_channels(resolve_secrets(self.settings), console=console, only=only)
+
+    def deliver_alerts(self, *, console: bool = True) -> DeliverySummary:
+        """One round of the outbox: send what is due on every configured channel, record each outcome."""
+        from storywatch.flows import steps
+
+        channels = self._channels(console=console)
+        self.database  # noqa: B018  # created or migrated before the round
+        return steps.deliver(
+            self.settings.database_url,
+            channels,
+            lease_seconds=self.settings.delivery.lease_seconds,
+            max_attempts=self.settings.delivery.max_attempts,
+        )
+
+    def test_channels(self, only: Sequence[str] = ()) -> list[ChannelCheck]:
+        """Send a test message to each configured channel (or those named) and say plainly what failed."""
+        from storywatch.alerts import DeliveryError
+        from storywatch.alerts.testmessage import test_alert
+
+        checks = []
+        channels = self._channels(console=True, only=only)
+        if not channels:
+            raise StorywatchError(
+                "no alert channel is configured"
+                + (f" by the name {', '.join(only)}" if only else "")
+                + ": set slack_webhook_url, smtp_url, webhook_url or apprise_urls (docs/alerts.md)"
+            )
+        for channel in channels:
+            try:
+                ref = channel.send(test_alert(), recipients=())
+            except DeliveryError as exc:
+                kind = "permanent" if exc.permanent else "transient"
+                checks.append(ChannelCheck(channel.name, False, f"{exc} ({kind})"))
+            except Exception as exc:  # a channel's bug is reported, the others still tried
+                checks.append(ChannelCheck(channel.name, False, f"unexpected {type(exc).__name__}: {exc}"))
+            else:
+                checks.append(ChannelCheck(channel.name, True, f"sent{f' ({ref})' if ref else ''}"))
+        return checks
+
+    def retry_alerts(
+        self, alert_id: int | None = None, *, all_failed: bool = False, send: bool = True, console: bool = True
+    ) -> RetryOutcome:
+        """Make failed deliveries due again (one alert's, or all), then run a round that sends them (unless not ``send``)."""
+        from storywatch.alerts.outbox import retry
+
+        if (alert_id is None) == (not all_failed):
+            raise StorywatchError("give an alert id, or --all-failed")
+        ids = retry(self.database, alert_id=alert_id, all_failed=all_failed)
+        if alert_id is not None and not ids:
+            raise StorywatchError(
+                f"alert {alert_id} has no failed delivery; `storywatch alerts list --status failed` shows those"
+            )
+        return RetryOutcome(ids, self.deliver_alerts(console=console) if send and ids else None)
+
+    def route_storyline(
+        self,
+        storyline_id: int,
+        *,
+        channels: Sequence[str] | None = None,
+        recipients: Sequence[str] | None = None,
+        digest: str | None = None,
+        quiet: str | None = None,
+        timezone: str | None = None,
+        budget: int | None = None,
+        reset: bool = False,
+    ) -> RouteView:
+        """Set where and how a storyline's alerts go; what is not given stays as it was."""
+        from storywatch.alerts.pacing import parse_clock, zone
+        from storywatch.core.enums import DigestMode
+        from storywatch.storage.routes import route_for_update
+        from storywatch.storylines.manage import get_storyline
+
+        known = self.channels
+        unknown = [c for c in channels or () if c not in known]
+        if unknown:
+            raise StorywatchError(
+                f"no configured channel {unknown[0]!r}; configured: {', '.join(known) or 'none'} (docs/alerts.md)"
+            )
+        if digest is not None and digest not in {m.value for m in DigestMode}:
+            raise StorywatchError(f"--digest must be one of {', '.join(m.value for m in DigestMode)}")
+        try:
+            if quiet:
+                start, sep, end = quiet.partition("-")
+                if not sep:
+                    raise ValueError(f"quiet hours look like 22:00-07:00, not {quiet!r}")
+                parse_clock(start), parse_clock(end)
+            if timezone:
+                zone(timezone)
+        except ValueError as exc:
+            raise StorywatchError(str(exc)) from None
+        if budget is not None and budget < 0:
+            raise StorywatchError("--budget is a number of instant alerts an hour (0: no budget)")
+        with self.database.transaction() as session:
+            get_storyline(session, storyline_id)
+            route = route_for_update(session, storyline_id)
+            if reset:
+                route.channels, route.recipients, route.digest = None, [], DigestMode.INSTANT
+                route.quiet_start = route.quiet_end = None
+                route.timezone, route.hourly_budget = "UTC", None
+            if channels is not None:
+                route.channels = list(channels) or None
+            if recipients is not None:
+                route.recipients = list(recipients)
+            if digest is not None:
+                route.digest = DigestMode(digest)
+            if quiet is not None:
+                if quiet in ("", "off"):
+                    route.quiet_start = route.quiet_end = None
+                else:
+                    start, _, end = quiet.partition("-")
+                    route.quiet_start, route.quiet_end = start.strip(), end.strip()
+            if timezone is not None:
+                route.timezone = timezone
+            if budget is not None:
+                route.hourly_budget = budget if budget > 0 else None
+            session.flush()
+            return _route_view(route)
 
     # ------------------------------------------------------------------------------------ runs
 
@@ -705,3 +868,15 @@ def _archive_lines(session: Any) -> Iterator[dict[str, Any]]:
             language=article.language,
             partial=article.partial,
         )
+
+
+def _route_view(route: Any) -> RouteView:
+    quiet = f"{route.quiet_start}-{route.quiet_end}" if route.quiet_start and route.quiet_end else None
+    return RouteView(
+        channels=list(route.channels) if route.channels is not None else None,
+        recipients=list(route.recipients or []),
+        digest=str(route.digest),
+        quiet_hours=quiet,
+        timezone=route.timezone,
+        hourly_budget=route.hourly_budget,
+    )

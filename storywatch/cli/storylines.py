@@ -91,6 +91,16 @@ def storylines_show(
         ("published", "role", "score", "article", "title"),
         [(_minute(a.published), a.role, f"{a.score:.2f}", a.article_id, a.title) for a in detail.articles],
     )
+    if detail.route is not None:
+        r = detail.route
+        render.say(
+            render.styled("Route: ", "bold"),
+            f"channels {', '.join(r.channels) if r.channels is not None else 'all configured'}",
+            f"; to {', '.join(r.recipients)}" if r.recipients else "",
+            f"; {r.digest}",
+            f"; quiet {r.quiet_hours} ({r.timezone})" if r.quiet_hours else "",
+            f"; at most {r.hourly_budget} instant alerts an hour" if r.hourly_budget else "",
+        )
     retold = [d for d in detail.developments if d.rewrites]
     if retold:
         render.table(
@@ -126,6 +136,57 @@ def _minute(iso: str | None) -> str:
 def _set_status(ctx: typer.Context, storyline_id: int, status: StorylineStatus, verb: str) -> None:
     storyline = open_app(ctx).set_storyline_status(storyline_id, status)
     render.say(f"{verb} storyline {storyline.id}: {storyline.title}")
+
+
+@storylines_app.command("route")
+def storylines_route(
+    ctx: typer.Context,
+    storyline_id: StorylineId,
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="Send to this channel (repeatable); the rest get none.")
+    ] = None,
+    all_channels: Annotated[bool, typer.Option("--all-channels", help="Send to every configured channel.")] = False,
+    to: Annotated[
+        list[str] | None, typer.Option("--to", help="An email recipient for this storyline (repeatable).")
+    ] = None,
+    digest: Annotated[
+        str | None, typer.Option("--digest", help="instant, hourly or daily: one message listing the developments.")
+    ] = None,
+    quiet: Annotated[
+        str | None, typer.Option("--quiet", help="Quiet hours, as 22:00-07:00 (or off): delivery waits, detection not.")
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="The time zone of the quiet hours and the daily digest.")
+    ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option("--budget", help="At most N instant alerts an hour; the rest go to the next digest (0: none)."),
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Back to the defaults first.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the route as JSON.")] = False,
+) -> None:
+    """Set where and how a storyline's alerts go: channels, recipients, instant or digest, quiet hours, budget."""
+    channels = [] if all_channels else channel
+    route = open_app(ctx).route_storyline(
+        storyline_id,
+        channels=channels,
+        recipients=to,
+        digest=digest,
+        quiet=quiet,
+        timezone=tz,
+        budget=budget if budget is None or budget > 0 else 0,
+        reset=reset,
+    )
+    if as_json:
+        render.write_json(route)
+        return
+    render.say(
+        f"Storyline {storyline_id}: channels {', '.join(route.channels) if route.channels is not None else 'all configured'}",
+        f"; to {', '.join(route.recipients)}" if route.recipients else "",
+        f"; {route.digest}",
+        f"; quiet {route.quiet_hours} ({route.timezone})" if route.quiet_hours else "",
+        f"; at most {route.hourly_budget} instant alerts an hour" if route.hourly_budget else "",
+    )
 
 
 @storylines_app.command("mute")

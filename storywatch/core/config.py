@@ -10,13 +10,14 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -63,31 +64,23 @@ class ConsoleChannel(BaseModel):
     enabled: bool = True
 
 
-class EmailChannel(BaseModel):
-    model_config = STRICT
-
-    enabled: bool = False
-    host: str = "localhost"
-    port: int = 25
-    sender: str = "storywatch@localhost"
-    recipients: list[str] = []
-    username: str | None = None
-    password: SecretStr | None = None  # only from STORYWATCH_CHANNELS__EMAIL__PASSWORD
-
-
-class SlackChannel(BaseModel):
-    model_config = STRICT
-
-    enabled: bool = False
-    webhook_url: SecretStr | None = None  # only from STORYWATCH_CHANNELS__SLACK__WEBHOOK_URL
-
-
 class Channels(BaseModel):
     model_config = STRICT
 
     console: ConsoleChannel = ConsoleChannel()
-    email: EmailChannel = EmailChannel()
-    slack: SlackChannel = SlackChannel()
+
+
+class Delivery(BaseModel):
+    """How the outbox works through its alerts."""
+
+    model_config = STRICT
+
+    lease_seconds: int = Field(default=300, ge=1)  # a claimed delivery is another worker's again after this
+    max_attempts: int = Field(default=8, ge=1)  # transient failures before a delivery is marked failed
+
+
+SECRET_BLOCK = "prefect-secret:"
+"""A secret given as ``prefect-secret:NAME`` is read from the Prefect Secret block NAME when a flow runs."""
 
 
 class Schedules(BaseModel):
@@ -123,6 +116,19 @@ class Settings(BaseSettings):
     channels: Channels = Channels()
     schedules: Schedules = Schedules()
     detection: Detection = Detection()
+    delivery: Delivery = Delivery()
+    # Alert channels: each one is on when its settings are given. Secrets (the webhook URLs, the
+    # SMTP URL with its password, the bot token, Apprise URLs) belong in the environment
+    # (STORYWATCH_SLACK_WEBHOOK_URL, ...) or in a Prefect Secret block ("prefect-secret:NAME").
+    slack_webhook_url: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_channel: str | None = None  # the channel id or name the bot posts to
+    slack_api_url: str = "https://slack.com/api"
+    smtp_url: SecretStr | None = None  # smtp://user:password@host:587 (STARTTLS) or smtps://...:465
+    email_from: str | None = None
+    email_to: Annotated[list[str], NoDecode] = []
+    apprise_urls: SecretStr | None = None  # one or more Apprise URLs, separated by spaces or commas
+    webhook_url: SecretStr | None = None  # every alert POSTed as JSON
     # Names that stand for one another, on top of the built-in countries, capitals and demonyms:
     # [aliases] "Big Blue" = "ibm". The value is the key the name folds to (lower case).
     aliases: dict[str, str] = {}
@@ -158,6 +164,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("the port must be a number, as in postgresql://USER@HOST:5432/DBNAME") from None
         return url.strip()
+
+    @field_validator("email_to", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        # STORYWATCH_EMAIL_TO="desk@example.org, night@example.org" as well as a TOML list.
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
 
     @field_serializer("database_url", when_used="json")
     def _hide_database_password(self, url: str) -> str:
@@ -247,7 +261,7 @@ CONFIG_TEMPLATE = """\
 # setting's path in capitals, sections joined by two underscores, for example
 #   STORYWATCH_DATABASE_URL=postgresql+psycopg://user@host/db
 #   STORYWATCH_CHANNELS__CONSOLE__ENABLED=false
-# Secrets (SMTP password, Slack webhook URL) belong in the environment, never here.
+# Secrets (the SMTP URL with its password, Slack webhook URLs) belong in the environment, never here.
 
 # Where storywatch keeps feeds, articles, storylines and alerts.
 # The default is an SQLite file in your data directory ({data_dir}).
@@ -258,6 +272,15 @@ CONFIG_TEMPLATE = """\
 # the data directory. `storywatch poll --no-archive` skips the capture.
 # archive_dir = "{data_dir}/warc"
 
+# Alert channels (top-level keys, so above every table): each one is on when its settings are
+# given (docs/alerts.md). Secrets go in the environment (STORYWATCH_SLACK_WEBHOOK_URL,
+# STORYWATCH_SMTP_URL, STORYWATCH_SLACK_BOT_TOKEN, STORYWATCH_APPRISE_URLS, STORYWATCH_WEBHOOK_URL)
+# or name a Prefect Secret block:
+# smtp_url = "prefect-secret:storywatch-smtp"
+# email_from = "storywatch@example.org"
+# email_to = ["desk@example.org"]
+# slack_channel = "C0123456789"   # with STORYWATCH_SLACK_BOT_TOKEN: alerts thread per storyline
+
 # Feeds to poll. Add as many [[feeds]] tables as you like, or use `storywatch feeds add`;
 # `storywatch poll` adds the ones listed here that it does not poll yet.
 # [[feeds]]
@@ -266,23 +289,14 @@ CONFIG_TEMPLATE = """\
 # interval_minutes = 15
 
 [channels.console]
-# Print each alert in the terminal as it is raised.
+# Print each alert in the terminal as it is delivered.
 enabled = true
 
-# Email and Slack are not delivered by this version yet: enabling either is an error at
-# start-up, never a silent drop. Every alert is kept in the database (`storywatch alerts list`).
-[channels.email]
-enabled = false
-# host = "smtp.example.org"
-# port = 587
-# sender = "storywatch@example.org"
-# recipients = ["desk@example.org"]
-# username = "storywatch"
-# The password comes from STORYWATCH_CHANNELS__EMAIL__PASSWORD.
-
-[channels.slack]
-enabled = false
-# The webhook URL comes from STORYWATCH_CHANNELS__SLACK__WEBHOOK_URL.
+[delivery]
+# A claimed delivery goes back to the outbox after this long (its worker died), and transient
+# failures are retried with backoff this many times before the delivery is marked failed.
+lease_seconds = 300
+max_attempts = 8
 
 [schedules]
 # How often the scheduled flow polls every feed, and checks for overdue threads.
