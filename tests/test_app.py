@@ -142,12 +142,20 @@ def test_export_articles_then_replay_into_a_fresh_database_gives_the_same_articl
     assert again[:4] == undated[0][:4] and again[5:] == undated[0][5:]
 
 
-def test_an_enabled_channel_that_cannot_deliver_is_an_error_at_start_up(tmp_path: Path) -> None:
-    config = tmp_path / "email.toml"
-    config.write_text(
-        f'database_url = "sqlite:///{tmp_path}/x.db"\n[channels.email]\nenabled = true\n', encoding="utf-8"
-    )
-    with pytest.raises(ConfigError, match=r"alert channel email is enabled in .*email\.toml.*set enabled = false"):
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        pytest.param('smtp_url = "smtp://relay.example.org:587"\n', "email_from is not", id="smtp-without-sender"),
+        pytest.param('slack_bot_token = "xoxb-1-2"\n', "slack_channel is not", id="bot-without-channel"),
+        pytest.param('webhook_url = "ftp://hooks.example/x"\n', "webhook_url must be", id="webhook-not-http"),
+        pytest.param('apprise_urls = "nonsense://x"\n', "not one Apprise understands", id="apprise-unknown"),
+    ],
+)
+def test_a_channel_configured_but_unusable_is_an_error_at_start_up(tmp_path: Path, settings: str, needle: str) -> None:
+    """A channel is never silently dropped: settings that turn it on but cannot build it stop the command."""
+    config = tmp_path / "channels.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path}/x.db"\n{settings}', encoding="utf-8")
+    with pytest.raises(ConfigError, match=needle):
         Storywatch.open(config)
     result = subprocess.run(
         [sys.executable, "-m", "storywatch", "--config", str(config), "info"],
@@ -156,8 +164,8 @@ def test_an_enabled_channel_that_cannot_deliver_is_an_error_at_start_up(tmp_path
         timeout=120,
         cwd=tmp_path,
     )
-    assert result.returncode == 1 and "alert channel email is enabled" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1 and needle in result.stderr
+    assert "Traceback" not in result.stderr and "xoxb-1-2" not in result.stderr
 
 
 def test_info_lists_only_channels_that_deliver(tmp_path: Path) -> None:
@@ -243,5 +251,6 @@ def test_the_distribution_installs_one_import_name(tmp_path: Path) -> None:
     assert "storywatch/sources/warc/replay.py" in expected and "storywatch/cli/feeds.py" in expected
     assert sorted(expected - set(names)) == []
     assert "storywatch/storage/migrations/script.py.mako" in names
+    assert {"storywatch/alerts/templates/alert.txt.j2", "storywatch/alerts/templates/alert.html.j2"} <= set(names)
     top_level = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
     assert zipfile.ZipFile(wheel).read(top_level).decode().split() == ["storywatch"]

@@ -15,6 +15,9 @@ from storywatch.core.errors import ConfigError
 
 FULL_CONFIG = """\
 database_url = "postgresql+psycopg://writer@db.example:5432/news"
+smtp_url = "smtp://relay.example.org:587"
+email_from = "storywatch@example.org"
+email_to = ["desk@example.org", "night@example.org"]
 
 [[feeds]]
 url = "https://news.example/world/rss.xml"
@@ -27,11 +30,6 @@ url = "https://gazette.example/feed"
 [channels.console]
 enabled = false
 
-[channels.email]
-enabled = true
-host = "smtp.example.org"
-port = 587
-recipients = ["desk@example.org", "night@example.org"]
 
 [schedules]
 poll_every_minutes = 30
@@ -63,10 +61,12 @@ def test_defaults(clean_environment: Path) -> None:
     assert database.name == "storywatch.db"
     assert database.is_relative_to(data_home)
     assert settings.feeds == []
-    assert (settings.channels.console.enabled, settings.channels.email.enabled, settings.channels.slack.enabled) == (
-        True,
-        False,
-        False,
+    assert settings.channels.console.enabled is True
+    assert (settings.smtp_url, settings.slack_webhook_url, settings.apprise_urls, settings.webhook_url) == (
+        None,
+        None,
+        None,
+        None,
     )
     assert (settings.schedules.poll_every_minutes, settings.schedules.overdue_check_every_minutes) == (15, 60)
     assert settings.config_file is None
@@ -82,14 +82,13 @@ def test_toml_file_sets_values(tmp_path: Path) -> None:
         ("https://gazette.example/feed", None, 15),
     ]
     assert settings.channels.console.enabled is False
-    email = settings.channels.email
-    assert (email.enabled, email.host, email.port, email.recipients) == (
-        True,
-        "smtp.example.org",
-        587,
+    assert settings.smtp_url is not None
+    assert settings.smtp_url.get_secret_value() == "smtp://relay.example.org:587"
+    assert (settings.email_from, settings.email_to) == (
+        "storywatch@example.org",
         ["desk@example.org", "night@example.org"],
     )
-    assert settings.channels.slack.enabled is False  # untouched sections keep their defaults
+    assert settings.slack_webhook_url is None  # untouched settings keep their defaults
     assert (settings.schedules.poll_every_minutes, settings.schedules.overdue_check_every_minutes) == (30, 60)
     assert settings.config_file == path
 
@@ -140,8 +139,8 @@ def test_nested_environment_variable(
     settings = load_settings(path)
     assert settings.channels.console.enabled is expected
     # Only the named setting changes: the file's other channel settings survive the merge.
-    assert settings.channels.email.enabled is True
-    assert settings.channels.email.port == 587
+    assert settings.email_to == ["desk@example.org", "night@example.org"]
+    assert settings.smtp_url is not None
 
 
 def test_nested_environment_variable_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,13 +153,15 @@ def test_nested_environment_variable_without_a_file(monkeypatch: pytest.MonkeyPa
 
 
 def test_secrets_come_from_the_environment_and_stay_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYWATCH_CHANNELS__EMAIL__PASSWORD", "pa55-w0rd-xyz")
-    monkeypatch.setenv("STORYWATCH_CHANNELS__SLACK__WEBHOOK_URL", "https://hooks.example/T000/B000/secret-part")
+    monkeypatch.setenv("STORYWATCH_SMTP_URL", "smtps://desk:pa55-w0rd-xyz@relay.example.org:465")
+    monkeypatch.setenv("STORYWATCH_SLACK_WEBHOOK_URL", "https://hooks.example/T000/B000/secret-part")
+    monkeypatch.setenv("STORYWATCH_EMAIL_TO", "desk@example.org, night@example.org")
     settings = load_settings()
-    assert settings.channels.email.password is not None
-    assert settings.channels.email.password.get_secret_value() == "pa55-w0rd-xyz"
-    assert settings.channels.slack.webhook_url is not None
-    assert settings.channels.slack.webhook_url.get_secret_value().endswith("secret-part")
+    assert settings.smtp_url is not None
+    assert "pa55-w0rd-xyz" in settings.smtp_url.get_secret_value()
+    assert settings.slack_webhook_url is not None
+    assert settings.slack_webhook_url.get_secret_value().endswith("secret-part")
+    assert settings.email_to == ["desk@example.org", "night@example.org"]  # a comma-separated variable is a list
     for shown in (str(settings), repr(settings), settings.model_dump_json()):
         assert "pa55-w0rd-xyz" not in shown and "secret-part" not in shown
 
@@ -185,7 +186,9 @@ def test_explicit_overrides_beat_the_environment(monkeypatch: pytest.MonkeyPatch
         pytest.param('[channels.console]\nenabled = "sometimes"\n', {}, "'channels.console.enabled'", id="bad-bool"),
         pytest.param('[[feeds]]\nname = "no url"\n', {}, "'feeds.0.url'", id="feed-without-url"),
         pytest.param("database_url = 42\n", {}, "'database_url'", id="number-for-string"),
-        pytest.param("", {"STORYWATCH_CHANNELS__EMAIL__PORT": "smtp"}, "'channels.email.port'", id="env-wrong-type"),
+        pytest.param(
+            "", {"STORYWATCH_DELIVERY__MAX_ATTEMPTS": "often"}, "'delivery.max_attempts'", id="env-wrong-type"
+        ),
     ],
 )
 def test_invalid_settings_raise_one_line_config_error(
@@ -222,7 +225,7 @@ def test_template_parses_and_loads_as_the_defaults(tmp_path: Path) -> None:
     path = write_config_template(tmp_path / "new" / "folder" / "storywatch.toml")
     assert path.is_file()
     parsed = tomllib.loads(path.read_text(encoding="utf-8"))
-    assert set(parsed) == {"channels", "schedules"}
+    assert set(parsed) == {"channels", "delivery", "schedules"}
     from_template = load_settings(path)
     assert from_template.config_file == path
     assert from_template.model_dump(exclude={"config_file"}) == load_settings().model_dump(exclude={"config_file"})
@@ -239,19 +242,19 @@ def test_template_lines_uncommented_still_load(tmp_path: Path) -> None:
         "# url =",
         "# name =",
         "# interval_minutes",
-        "# host",
-        "# port",
-        "# sender",
-        "# recipients",
-        "# username",
+        "# smtp_url",
+        "# email_from",
+        "# email_to",
+        "# slack_channel",
     )
     uncommented = "\n".join(line[2:] if line.startswith(examples) else line for line in lines) + "\n"
     write(path, uncommented)
     settings = load_settings(path)
     assert settings.database_url.startswith("sqlite:///")
     assert [f.url for f in settings.feeds] == ["https://example.org/world/rss.xml"]
-    assert settings.channels.email.port == 587
-    assert settings.channels.email.recipients == ["desk@example.org"]
+    assert settings.smtp_url is not None and settings.smtp_url.get_secret_value() == "prefect-secret:storywatch-smtp"
+    assert settings.email_to == ["desk@example.org"]
+    assert settings.slack_channel == "C0123456789"
 
 
 def test_template_refuses_to_overwrite_without_force(tmp_path: Path) -> None:

@@ -14,10 +14,11 @@ from rich.console import Console
 from sqlalchemy import select
 
 from storywatch.alerts import channels as channel_registry
+from storywatch.alerts import outbox
 from storywatch.alerts.channels import enabled_channels, register_channel
 from storywatch.alerts.console import ConsoleChannel
 from storywatch.alerts.errors import DeliveryError
-from storywatch.alerts.outbox import MAX_ATTEMPTS, DeliveryReport, deliver_pending
+from storywatch.alerts.outbox import MAX_ATTEMPTS, DeliveryReport
 from storywatch.alerts.views import alert_view
 from storywatch.core.config import load_settings
 from storywatch.core.records import ArticleRecord
@@ -110,7 +111,7 @@ class RecordingChannel:
         self.name = name
         self.sent: list[dict[str, Any]] = []
 
-    def send(self, alert: dict[str, Any]) -> None:
+    def send(self, alert: dict[str, Any], *, thread: str | None = None, recipients: Any = ()) -> None:
         self.sent.append(alert)
 
 
@@ -119,14 +120,17 @@ class FailingChannel:
         self.name = name
         self.calls = 0
 
-    def send(self, alert: dict[str, Any]) -> None:
+    def send(self, alert: dict[str, Any], *, thread: str | None = None, recipients: Any = ()) -> None:
         self.calls += 1
         raise DeliveryError("gateway answered 503")
 
 
-def deliver(db: Any, channels: list[Any], **kwargs: Any) -> DeliveryReport:
-    with db.transaction() as session:
-        return deliver_pending(session, channels, **kwargs)
+NOW = datetime(2031, 3, 8, 9, 0, tzinfo=UTC)
+
+
+def deliver(db: Any, channels: list[Any], *, hours: float = 0.0, **kwargs: Any) -> DeliveryReport:
+    """One delivery round, ``hours`` after the first (a transient failure's backoff is then over)."""
+    return outbox.deliver(db, channels, now=NOW + timedelta(hours=hours), **kwargs)
 
 
 def alerts_by_id(db: Any, status: str | None = None) -> dict[int, Alert]:
@@ -140,7 +144,7 @@ def alerts_by_id(db: Any, status: str | None = None) -> dict[int, Alert]:
 def test_every_pending_alert_is_delivered_once(db: Any) -> None:
     _, _, alert_ids = seed_outbox(db, 3)
     channel = RecordingChannel()
-    before = datetime.now(UTC)
+    before = NOW
     report = deliver(db, [channel])
     assert report.delivered == alert_ids and report.failed == []
     assert sorted(a["id"] for a in channel.sent) == alert_ids
@@ -217,9 +221,10 @@ def test_failed_delivery_stays_pending_with_the_error(db: Any) -> None:
     _, _, alert_ids = seed_outbox(db, 2)
     channel = FailingChannel()
     report = deliver(db, [channel])
-    assert report.delivered == []
-    assert [alert_id for alert_id, _ in report.failed] == alert_ids
-    assert all("pager" in error and "503" in error for _, error in report.failed)
+    assert report.delivered == [] and report.failed == []
+    assert [alert_id for alert_id, _ in report.retrying] == alert_ids  # transient: tried again after a backoff
+    assert all("pager" in error and "503" in error for _, error in report.retrying)
+    assert deliver(db, [channel], hours=0.001).retrying == []  # not before its backoff ends
     stored = alerts_by_id(db)
     for alert in stored.values():
         assert alert.status == "pending"
@@ -233,17 +238,17 @@ def test_failed_alert_is_retried_and_fails_for_good_after_max_attempts(db: Any) 
     _, _, [alert_id] = seed_outbox(db, 1)
     channel = FailingChannel()
     for attempt in (1, 2):
-        deliver(db, [channel], max_attempts=3)
+        deliver(db, [channel], hours=attempt - 1, max_attempts=3)
         alert = alerts_by_id(db)[alert_id]
         assert (alert.status, alert.attempts) == ("pending", attempt)
-    report = deliver(db, [channel], max_attempts=3)
+    report = deliver(db, [channel], hours=2, max_attempts=3)
     assert [i for i, _ in report.failed] == [alert_id]
     alert = alerts_by_id(db)[alert_id]
     assert (alert.status, alert.attempts) == ("failed", 3)
     assert "pager" in (alert.last_error or "")
     # Failed alerts are never retried again, and never deleted.
     assert channel.calls == 3
-    later = deliver(db, [channel], max_attempts=3)
+    later = deliver(db, [channel], hours=24, max_attempts=3)
     assert later.failed == [] and channel.calls == 3
     assert alert_id in alerts_by_id(db)
     assert list(alerts_by_id(db, status="failed")) == [alert_id]
@@ -252,19 +257,19 @@ def test_failed_alert_is_retried_and_fails_for_good_after_max_attempts(db: Any) 
 def test_default_max_attempts_is_used(db: Any) -> None:
     _, _, [alert_id] = seed_outbox(db, 1)
     channel = FailingChannel()
-    for _ in range(MAX_ATTEMPTS - 1):
-        deliver(db, [channel])
+    for attempt in range(MAX_ATTEMPTS - 1):
+        deliver(db, [channel], hours=2.0 * attempt)
     assert alerts_by_id(db)[alert_id].status == "pending"
-    deliver(db, [channel])
+    deliver(db, [channel], hours=2.0 * MAX_ATTEMPTS)
     alert = alerts_by_id(db)[alert_id]
     assert (alert.status, alert.attempts) == ("failed", MAX_ATTEMPTS)
 
 
 def test_recovered_channel_delivers_a_pending_alert_and_clears_the_error(db: Any) -> None:
     _, _, [alert_id] = seed_outbox(db, 1)
-    deliver(db, [FailingChannel()])
-    channel = RecordingChannel()
-    report = deliver(db, [channel])
+    deliver(db, [FailingChannel("pager")])
+    channel = RecordingChannel("pager")  # the same channel, working again
+    report = deliver(db, [channel], hours=1)
     assert report.delivered == [alert_id]
     alert = alerts_by_id(db)[alert_id]
     assert (alert.status, alert.attempts, alert.last_error) == ("delivered", 2, None)
@@ -284,7 +289,7 @@ def test_a_channel_that_took_the_alert_is_not_sent_it_again(db: Any) -> None:
     seed_outbox(db, 1)
     working = RecordingChannel("console")
     deliver(db, [working, FailingChannel("slack")])
-    deliver(db, [working, FailingChannel("slack")])
+    deliver(db, [working, FailingChannel("slack")], hours=1)
     assert len(working.sent) == 1
 
 

@@ -138,13 +138,18 @@ def test_a_crash_during_detection_loses_no_alert(sqlite_url: str, seeds: Path, m
 
 
 def test_alerts_a_channel_failed_to_take_are_delivered_on_the_next_run(sqlite_url: str, seeds: Path) -> None:
+    """A transient refusal (503) leaves every alert pending with a backoff; the next due round sends them all."""
+    from datetime import timedelta
+
+    from storywatch.storage.models import utcnow
+
     class Flaky:
         name = "flaky"
 
         def __init__(self, fail: bool) -> None:
             self.fail, self.sent = fail, []
 
-        def send(self, alert: dict) -> None:
+        def send(self, alert: dict, *, thread: str | None = None, recipients: tuple[str, ...] = ()) -> None:
             if self.fail:
                 raise DeliveryError("upstream said 503")
             self.sent.append(alert["id"])
@@ -155,11 +160,12 @@ def test_alerts_a_channel_failed_to_take_are_delivered_on_the_next_run(sqlite_ur
     raised = steps.detect(sqlite_url, discover=False).alerts
 
     report = steps.deliver(sqlite_url, [Flaky(fail=True)])
-    assert report.delivered == 0 and len(report.failed) == len(raised)
+    assert report.delivered == 0 and report.failed == [] and len(report.retrying) == len(raised)
     assert {v["status"] for v in alert_views(db)} == {"pending"}
 
     channel = Flaky(fail=False)
-    steps.deliver(sqlite_url, [channel])
+    assert steps.deliver(sqlite_url, [channel]).sent == 0, "nothing is due before its backoff ends"
+    steps.deliver(sqlite_url, [channel], now=utcnow() + timedelta(minutes=5))
     assert sorted(channel.sent) == sorted(raised)
     assert {v["status"] for v in alert_views(db)} == {"delivered"}
     db.dispose()

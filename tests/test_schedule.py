@@ -20,13 +20,15 @@ def test_deployments_follow_the_configured_schedules(tmp_path: Path) -> None:
         'database_url = "sqlite:///x.db"\n[schedules]\npoll_every_minutes = 7\noverdue_check_every_minutes = 90\n',
         encoding="utf-8",
     )
-    poll, overdue = deployments(load_settings(config))
-    assert (poll.name, overdue.name) == ("storywatch-poll", "storywatch-overdue")
+    poll, overdue, deliver = deployments(load_settings(config))
+    assert (poll.name, overdue.name, deliver.name) == ("storywatch-poll", "storywatch-overdue", "storywatch-deliver")
     assert poll.schedules[0].schedule.interval == timedelta(minutes=7)
     assert overdue.schedules[0].schedule.interval == timedelta(minutes=90)
+    assert deliver.schedules[0].schedule.interval == timedelta(minutes=1)  # the outbox: digests and retries fall due
     # The config file's path travels, never the database URL or a secret: Prefect stores parameters.
-    assert poll.parameters["config_file"] == overdue.parameters["config_file"] == str(config)
-    assert "database_url" not in poll.parameters and "settings" not in poll.parameters
+    for deployment in (poll, overdue, deliver):
+        assert deployment.parameters["config_file"] == str(config)
+        assert not {"database_url", "settings", "smtp_url", "slack_webhook_url"} & set(deployment.parameters)
     assert poll.parameters["archive_dir"].endswith("warc")
 
 
