@@ -82,46 +82,59 @@ def _routed(route: Route | None, channels: Sequence[str]) -> list[str]:
 
 
 def plan_deliveries(db: Database, channels: Sequence[str], now: datetime, report: DeliveryReport) -> None:
-    """Give every pending alert a delivery on each channel its route names (those it has are kept)."""
+    """Give every pending alert a delivery on each channel its route names (those it has are kept).
+
+    A storyline past its hourly budget gets one notice alert saying so; it is planned in the same
+    pass, so the user hears of the fold in this round, not the next.
+    """
     with db.transaction() as session:
-        alerts = delivery_store.undelivered_alerts(session)
-        if not alerts:
-            return
-        have = delivery_store.channels_of(session, [a.id for a in alerts])
-        routes = route_store.routes(session, sorted({a.storyline_id for a in alerts}))
-        notices: set[int] = set()
-        for alert in alerts:
-            route = routes.get(alert.storyline_id)
-            pacing = pacing_of(route)
-            wanted = _routed(route, channels)
-            if not wanted and not have[alert.id]:
-                # No channel is on for it: the alert row is the database channel, and it is there.
-                alert.status, alert.delivered_at = AlertStatus.DELIVERED, alert.delivered_at or now
+        for _ in range(2):  # the second pass plans the budget notices the first one wrote
+            if not _plan(session, channels, now, report):
+                break
+
+
+def _plan(session: Any, channels: Sequence[str], now: datetime, report: DeliveryReport) -> bool:
+    """Plan the pending alerts; True when a budget notice was written."""
+    alerts = delivery_store.undelivered_alerts(session)
+    if not alerts:
+        return False
+    have = delivery_store.channels_of(session, [a.id for a in alerts])
+    routes = route_store.routes(session, sorted({a.storyline_id for a in alerts}))
+    notices: set[int] = set()
+    for alert in alerts:
+        route = routes.get(alert.storyline_id)
+        pacing = pacing_of(route)
+        wanted = _routed(route, channels)
+        if not wanted and not have[alert.id]:
+            # No channel is on for it: the alert row is the database channel, and it is there.
+            alert.status, alert.delivered_at = AlertStatus.DELIVERED, alert.delivered_at or now
+            continue
+        for channel in wanted:
+            if channel in have[alert.id]:
                 continue
-            for channel in wanted:
-                if channel in have[alert.id]:
-                    continue
-                if alert.kind == AlertKind.NOTICE:
-                    step = plan(Pacing(timezone=pacing.timezone), now, sent_this_hour=0)
-                else:
-                    counted = delivery_store.recent_instant(
-                        session, alert.storyline_id, channel, now - timedelta(hours=1)
-                    )
-                    step = plan(pacing, now, sent_this_hour=counted)
-                    if step.over_budget:
-                        notices.add(alert.storyline_id)
-                delivery_store.add_delivery(session, alert=alert, channel=channel, due=step.due, digest=step.digest)
-                if step.due > now:
-                    report.deferred += 1
-        for storyline_id in sorted(notices):
-            _budget_notice(session, storyline_id, routes[storyline_id], now)
+            if alert.kind == AlertKind.NOTICE:
+                step = plan(Pacing(timezone=pacing.timezone), now, sent_this_hour=0)
+            else:
+                counted = delivery_store.recent_instant(session, alert.storyline_id, channel, now - timedelta(hours=1))
+                step = plan(pacing, now, sent_this_hour=counted)
+                if step.over_budget:
+                    notices.add(alert.storyline_id)
+            delivery_store.add_delivery(
+                session, alert=alert, channel=channel, due=step.due, digest=step.digest, now=now
+            )
+            if step.due > now:
+                report.deferred += 1
+    written = False
+    for storyline_id in sorted(notices):
+        written = _budget_notice(session, storyline_id, routes[storyline_id], now) or written
+    return written
 
 
-def _budget_notice(session: Any, storyline_id: int, route: Route, now: datetime) -> None:
-    """Tell the user once an hour that a storyline's alerts are folding into the digest."""
+def _budget_notice(session: Any, storyline_id: int, route: Route, now: datetime) -> bool:
+    """Tell the user once an hour that a storyline's alerts are folding into the digest; True when new."""
     storyline = session.get(Storyline, storyline_id)
     hour = now.strftime("%Y-%m-%dT%H")
-    alert_store.add_alert(
+    added = alert_store.add_alert(
         session,
         key=f"storyline:{storyline_id}:budget:{hour}",
         kind=AlertKind.NOTICE,
@@ -135,6 +148,7 @@ def _budget_notice(session: Any, storyline_id: int, route: Route, now: datetime)
             ],
         },
     )
+    return added is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +312,7 @@ def deliver(
     by_name = {c.name: c for c in channels}
     start = now or clock()
     plan_deliveries(db, list(by_name), start, report)
+    roots: dict[tuple[int, str], str] = {}  # threads opened in this round, before their claims saw them
     while True:
         moment = now or clock()
         jobs = _claim(db, owner, moment, lease, batch)
@@ -308,8 +323,9 @@ def deliver(
             if channel is None:  # configured elsewhere, not here: leave it to a worker that has it
                 _release(db, [job.delivery_id])
                 continue
+            key = (job.view["storyline_id"], job.channel)
             try:
-                ref = _send(channel, job.view, job.thread, job.recipients)
+                ref = _send(channel, job.view, job.thread or roots.get(key), job.recipients)
             except DeliveryError as exc:
                 _record(
                     db,
@@ -330,6 +346,8 @@ def deliver(
                     report=report,
                     max_attempts=max_attempts,
                 )
+                if ref is not None:
+                    roots.setdefault(key, job.thread or ref)
                 if on_sent is not None:
                     on_sent(job.delivery_id)
         if all(by_name.get(j.channel) is None for j in jobs):

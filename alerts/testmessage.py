@@ -31,4 +31,5 @@ def test_alert() -> AlertView:
         "delivered_at": None,
         "attempts": 0,
         "deliveries": {},
+        "last_error": None,
     }

@@ -31,6 +31,7 @@ class AlertView(TypedDict):
     delivered_at: str | None
     attempts: int
     deliveries: dict[str, Any]
+    last_error: str | None  # "channel: reason" for each channel that has not taken it
 
 
 def alert_view(alert: Alert, storyline: Storyline, article: Article | None) -> AlertView:
@@ -59,4 +60,5 @@ def alert_view(alert: Alert, storyline: Storyline, article: Article | None) -> A
         "delivered_at": alert.delivered_at.isoformat() if alert.delivered_at else None,
         "attempts": alert.attempts,
         "deliveries": dict(alert.deliveries or {}),
+        "last_error": alert.last_error,
     }

@@ -46,9 +46,14 @@ def add_delivery(
     digest: DigestMode | None = None,
     status: DeliveryStatus = DeliveryStatus.PENDING,
     message_ref: str | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """One alert's delivery on one channel, unless it has one (the unique key decides)."""
-    now = utcnow()
+    """One alert's delivery on one channel, unless it has one (the unique key decides).
+
+    ``now`` is the planning round's clock: the hourly budget counts deliveries planned in the hour
+    before it.
+    """
+    now = now or utcnow()
     statement = (
         insert(session, Delivery)
         .values(

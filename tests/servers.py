@@ -4,6 +4,7 @@ Slack-like webhook and Web API, and a recording JSON webhook. Each picks a free 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import socket
@@ -76,6 +77,7 @@ class MailBox:
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     answer: str | None = None  # an SMTP reply to give DATA instead of accepting ("451 try later")
+    delay: float = 0.0  # seconds to think before accepting each message (a slow relay)
 
     def wait(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
@@ -91,6 +93,8 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
         if self.box.answer:
             return self.box.answer
+        if self.box.delay:
+            await asyncio.sleep(self.box.delay)
         self.box.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)

@@ -45,6 +45,7 @@ def view(**changes: Any) -> AlertView:
         "delivered_at": None,
         "attempts": 0,
         "deliveries": {},
+        "last_error": None,
     }
     base.update(changes)
     return base  # type: ignore[return-value]
