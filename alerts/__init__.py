@@ -3,7 +3,14 @@
 Channels: the terminal, Slack, email, a JSON webhook and Apprise (docs/alerts.md).
 """
 
-from storywatch.alerts.channels import Channel, build_channels, check_channels, enabled_channels, register_channel
+from storywatch.alerts.channels import (
+    Channel,
+    build_channels,
+    check_channels,
+    enabled_channels,
+    planned_channels,
+    register_channel,
+)
 from storywatch.alerts.errors import DeliveryError
 from storywatch.alerts.outbox import DeliveryReport, deliver
 from storywatch.alerts.views import AlertView, alert_view
@@ -18,5 +25,6 @@ __all__ = [
     "check_channels",
     "deliver",
     "enabled_channels",
+    "planned_channels",
     "register_channel",
 ]

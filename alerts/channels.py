@@ -37,7 +37,8 @@ class Channel(Protocol):
     def send(self, alert: AlertView, *, thread: str | None = None, recipients: Sequence[str] = ()) -> str | None: ...
 
 
-ChannelFactory = Callable[[Settings], "Channel | None"]
+ChannelFactory = Callable[[Settings], "Channel | Sequence[Channel] | None"]
+"""Builds a channel from the settings, or several (one per destination, each with its own name), or None."""
 _FACTORIES: dict[str, ChannelFactory] = {}
 BUILT_IN = (
     "storywatch.alerts.console",
@@ -83,25 +84,40 @@ def build_channels(settings: Settings, *, console: bool = True, only: Sequence[s
         if (only and name not in only) or (name == "console" and not console):
             continue
         try:
-            channel = factory(settings)
+            built = factory(settings)
         except UnresolvedSecret:
             continue
-        if channel is not None:
-            channels.append(channel)
+        channels.extend(_as_list(built))
     return channels
+
+
+def _as_list(built: Channel | Sequence[Channel] | None) -> list[Channel]:
+    if built is None:
+        return []
+    if isinstance(built, Sequence):
+        return list(built)
+    return [built]
 
 
 def check_channels(settings: Settings) -> list[str]:
     """The names of the channels the settings turn on; ConfigError for one they turn on but cannot build."""
     _load_built_ins()
-    names = []
+    names: list[str] = []
     for name, factory in _FACTORIES.items():
         try:
-            if factory(settings) is not None:
-                names.append(name)
+            names.extend(c.name for c in _as_list(factory(settings)))
         except UnresolvedSecret:
             names.append(name)
     return names
+
+
+def planned_channels(settings: Settings) -> list[str]:
+    """The channels every alert is planned for: those the settings turn on, but the terminal.
+
+    The terminal is the run's own screen, not a destination: a quiet run, or a scheduled one,
+    does not leave alerts waiting for it.
+    """
+    return [name for name in check_channels(settings) if name != "console"]
 
 
 def enabled_channels(settings: Settings, *, console: bool = True) -> list[Channel]:

@@ -33,10 +33,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from storywatch.alerts.channels import register_channel, secret
 from storywatch.alerts.errors import DeliveryError
-from storywatch.alerts.text import cut, header, one_line
+from storywatch.alerts.text import cut, facts_label, header, kind_label, one_line
 from storywatch.alerts.views import AlertView
 from storywatch.core.config import Settings
-from storywatch.core.enums import AlertKind
 from storywatch.core.errors import ConfigError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -68,9 +67,17 @@ class SmtpServer:
         starttls = options.get("starttls", "required" if password and scheme == "smtp" else "auto")
         if starttls not in ("auto", "required", "off"):
             raise ValueError("smtp_url: starttls must be auto, required or off")
+        try:
+            port = parts.port
+        except ValueError:  # the message would quote the URL's text, password included
+            raise ValueError(
+                "smtp_url is malformed: its port is not a number (percent-encode / : @ in the password)"
+            ) from None
+        if password and starttls == "off":
+            raise ValueError("smtp_url has a password and starttls=off: a password is never sent in clear")
         return cls(
             host=parts.hostname,
-            port=parts.port or (465 if scheme == "smtps" else 587),
+            port=port or (465 if scheme == "smtps" else 587),
             implicit_tls=scheme == "smtps",
             starttls=starttls,
             username=username,
@@ -111,14 +118,14 @@ def storyline_id_header(alert: AlertView, domain: str) -> str:
 
 def _context(alert: AlertView) -> dict[str, Any]:
     url = alert.get("article_url") or ""
-    what = "Overdue" if alert["kind"] == AlertKind.OVERDUE else "Follow-up"
+    what = kind_label(alert["kind"])
     return {
         "headline": one_line(f"{what} · {alert['storyline_title']}"),
         "title": one_line(alert["title"] or alert["article_id"] or "(untitled)"),
         "meta": " · ".join(one_line(str(x)) for x in (alert.get("source"), alert.get("published")) if x),
         "url": url if url.startswith(("http://", "https://")) else "",
         "resolves": [one_line(t) for t in alert.get("resolves", [])],
-        "facts_label": "What is new" if alert["kind"] == AlertKind.FOLLOW_UP else "Waiting for",
+        "facts_label": facts_label(alert["kind"]),
         "facts": [cut(one_line(f), 1000) for f in alert.get("new_facts", [])],
         "earlier": [
             {
@@ -132,8 +139,12 @@ def _context(alert: AlertView) -> dict[str, Any]:
     }
 
 
-def compose(alert: AlertView, sender: str, recipients: Sequence[str]) -> EmailMessage:
-    """The alert as a multipart (plain text and HTML) message, threaded under its storyline."""
+def compose(alert: AlertView, sender: str, recipients: Sequence[str], thread: str | None = None) -> EmailMessage:
+    """The alert as a multipart (plain text and HTML) message, threaded under its storyline.
+
+    ``thread`` is the Message-ID of the storyline's first alert email: later ones reply to it, so
+    clients that thread by In-Reply-To (and not only by References) show one conversation.
+    """
     env, context = _environment(), _context(alert)
     domain = _domain(sender)
     message = EmailMessage()
@@ -142,8 +153,11 @@ def compose(alert: AlertView, sender: str, recipients: Sequence[str]) -> EmailMe
     message["To"] = ", ".join(header(r, 320) for r in recipients)
     message["Message-ID"] = message_id(alert, domain)
     root = storyline_id_header(alert, domain)
-    message["In-Reply-To"] = root
-    message["References"] = root
+    first = (
+        thread if thread and thread.startswith("<") and "\n" not in thread and thread != message["Message-ID"] else None
+    )
+    message["In-Reply-To"] = first or root
+    message["References"] = f"{root} {first}" if first else root
     message["X-Storywatch-Storyline"] = str(alert["storyline_id"])
     from datetime import datetime
 
@@ -174,10 +188,13 @@ class EmailChannel:
         _check_address(sender)
 
     def send(self, alert: AlertView, *, thread: str | None = None, recipients: Sequence[str] = ()) -> str | None:
-        to = [_check_address(r) for r in recipients] or self.recipients
+        try:
+            to = [_check_address(r) for r in recipients] or self.recipients
+        except ValueError as exc:
+            raise DeliveryError(f"the storyline's route has {exc}", permanent=True) from None
         if not to:
             raise DeliveryError("no recipients: set email_to, or the storyline's route", permanent=True)
-        message = compose(alert, self.sender, to)
+        message = compose(alert, self.sender, to, thread)
         self._deliver(message, to)
         return str(message["Message-ID"])
 
@@ -216,8 +233,10 @@ class EmailChannel:
                     client.quit()
                 except (smtplib.SMTPException, OSError):
                     client.close()
-        except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"{where} refused the login ({exc.smtp_code})", permanent=True) from None
+        except smtplib.SMTPAuthenticationError as exc:  # 454: a temporary failure, worth another try
+            raise DeliveryError(
+                f"{where} refused the login ({exc.smtp_code})", permanent=exc.smtp_code >= 500
+            ) from None
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(

@@ -95,7 +95,7 @@ def plan_deliveries(db: Database, channels: Sequence[str], now: datetime, report
 
 def _plan(session: Any, channels: Sequence[str], now: datetime, report: DeliveryReport) -> bool:
     """Plan the pending alerts; True when a budget notice was written."""
-    alerts = delivery_store.undelivered_alerts(session)
+    alerts = delivery_store.undelivered_alerts(session, channels)
     if not alerts:
         return False
     have = delivery_store.channels_of(session, [a.id for a in alerts])
@@ -113,7 +113,12 @@ def _plan(session: Any, channels: Sequence[str], now: datetime, report: Delivery
             if channel in have[alert.id]:
                 continue
             if alert.kind == AlertKind.NOTICE:
-                step = plan(Pacing(timezone=pacing.timezone), now, sent_this_hour=0)
+                # A notice is never folded or digested, but it does wait for quiet hours to end.
+                step = plan(
+                    Pacing(quiet_start=pacing.quiet_start, quiet_end=pacing.quiet_end, timezone=pacing.timezone),
+                    now,
+                    sent_this_hour=0,
+                )
             else:
                 counted = delivery_store.recent_instant(session, alert.storyline_id, channel, now - timedelta(hours=1))
                 step = plan(pacing, now, sent_this_hour=counted)
@@ -164,9 +169,9 @@ class _Job:
     recipients: tuple[str, ...]
 
 
-def _claim(db: Database, owner: str, now: datetime, lease: timedelta, limit: int) -> list[_Job]:
+def _claim(db: Database, owner: str, now: datetime, lease: timedelta, limit: int, names: Sequence[str]) -> list[_Job]:
     with db.transaction() as session:
-        taken = delivery_store.claim(session, owner=owner, now=now, lease=lease, limit=limit)
+        taken = delivery_store.claim(session, owner=owner, now=now, lease=lease, limit=limit, channels=names)
         return [_job(session, d) for d in taken]
 
 
@@ -194,7 +199,8 @@ def _send(channel: Channel, view: AlertView, thread: str | None, recipients: Seq
     except DeliveryError:
         raise
     except Exception as exc:  # a channel's bug must not hold up the rest of the outbox
-        raise DeliveryError(f"unexpected {type(exc).__name__}: {cut(one_line(str(exc)), 200)}") from None
+        # Only the type: an exception's text can quote a URL with its token or password.
+        raise DeliveryError(f"unexpected {type(exc).__name__} in the {channel.name} channel") from None
 
 
 def _record(
@@ -211,7 +217,8 @@ def _record(
         rows = delivery_store.get(session, delivery_ids)
         for delivery in rows:
             delivery.lease_until = delivery.lease_owner = None
-            delivery.attempts += 1
+            if error is None or error.retry_after is None:
+                delivery.attempts += 1  # a rate limit (Retry-After) is a wait, not a failed attempt
             if error is None:
                 delivery.status, delivery.sent_at, delivery.last_error = DeliveryStatus.SENT, now, None
                 delivery.message_ref = ref
@@ -233,51 +240,69 @@ def _record(
                 report.delivered.append(alert.id)
 
 
+DIGEST_LINES = 40
+"""Lines a digest lists before it says how many more there are (Slack shows about this many)."""
+
+
 def digest_view(views: Sequence[AlertView], mode: str) -> AlertView:
-    """Several alerts as one message: the developments, grouped by storyline."""
+    """Several alerts as one message: the developments, grouped by storyline; past DIGEST_LINES, a count of the rest."""
     by_storyline: dict[int, list[AlertView]] = defaultdict(list)
     for view in views:
         by_storyline[view["storyline_id"]].append(view)
-    lines = []
+    lines: list[str] = []
+    listed = 0
     for storyline_id in sorted(by_storyline):
         group = by_storyline[storyline_id]
+        if len(lines) + 2 > DIGEST_LINES:
+            break
         lines.append(f"{group[0]['storyline_title']} ({len(group)}):")
-        lines.extend(f"    {v['title']}" + (f" <{v['article_url']}>" if v.get("article_url") else "") for v in group)
-    first = views[0]
+        for v in group:
+            if len(lines) >= DIGEST_LINES:
+                break
+            lines.append(f"    {v['title']}" + (f" <{v['article_url']}>" if v.get("article_url") else ""))
+            listed += 1
     count, storylines = len(views), len(by_storyline)
+    if listed < count:
+        lines.append(f"... and {count - listed} more: `storywatch alerts list` shows every one.")
+    first = views[0]
     summary = f"{count} alert{'s' * (count != 1)} in {storylines} storyline{'s' * (storylines != 1)}"
     return {
         **first,
         "id": first["id"],
         "kind": "digest",
-        "storyline_title": f"{mode} digest: {summary}",
-        "title": f"{mode.capitalize()} digest: {summary}",
+        "storyline_title": f"{mode.capitalize()} digest",
+        "title": summary,
         "article_id": None,
         "article_url": None,
         "source": None,
         "published": None,
         "resolves": [],
-        "new_facts": lines[:60],
+        "new_facts": lines,
         "earlier_articles": [],
     }
 
 
 def _digests(
-    db: Database, channels: Mapping[str, Channel], owner: str, now: datetime, report: DeliveryReport, max_attempts: int
+    db: Database,
+    channels: Mapping[str, Channel],
+    owner: str,
+    now: datetime,
+    report: DeliveryReport,
+    max_attempts: int,
+    lease: timedelta,
 ) -> None:
+    if not channels:
+        return
     with db.transaction() as session:
-        taken = delivery_store.claim_digests(session, owner=owner, now=now, lease=LEASE)
+        taken = delivery_store.claim_digests(session, owner=owner, now=now, lease=lease, channels=sorted(channels))
         jobs = [_job(session, d) for d in taken]
         modes = {d.id: str(d.digest) for d in taken}
     groups: dict[tuple[str, tuple[str, ...], str], list[_Job]] = defaultdict(list)
     for job in jobs:
         groups[(job.channel, job.recipients, modes[job.delivery_id])].append(job)
     for (name, recipients, mode), group in groups.items():
-        channel = channels.get(name)
+        channel = channels[name]
         ids = [j.delivery_id for j in group]
-        if channel is None:
-            _release(db, ids)
-            continue
         try:
             ref = _send(channel, digest_view([j.view for j in group], mode), None, recipients)
         except DeliveryError as exc:
@@ -287,17 +312,17 @@ def _digests(
             report.digests += 1
 
 
-def _release(db: Database, delivery_ids: Sequence[int]) -> None:
-    """Give claimed deliveries back (a channel this worker does not have)."""
+def _renew(db: Database, delivery_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Extend this worker's lease on one delivery just before sending it; False when it is no longer ours."""
     with db.transaction() as session:
-        for delivery in delivery_store.get(session, delivery_ids):
-            delivery.lease_until = delivery.lease_owner = None
+        return delivery_store.renew(session, delivery_id, owner=owner, now=now, lease=lease)
 
 
 def deliver(
     db: Database,
     channels: Sequence[Channel],
     *,
+    planned: Sequence[str] | None = None,
     now: datetime | None = None,
     clock: Callable[[], datetime] = utcnow,
     owner: str | None = None,
@@ -306,53 +331,51 @@ def deliver(
     max_attempts: int = MAX_ATTEMPTS,
     on_sent: Callable[[int], None] | None = None,
 ) -> DeliveryReport:
-    """One delivery round: plan, then claim, send and record until nothing is due; then the due digests."""
+    """One delivery round: plan, then claim, send and record until nothing is due; then the due digests.
+
+    ``planned`` names every channel the settings turn on (default: those given here). Alerts are
+    planned for all of them, and this worker claims only the ones it has: a worker without the
+    terminal, or one whose Slack secret did not resolve, never marks an alert done for the others.
+    Each delivery's lease is renewed just before it is sent, so a slow channel never lets another
+    worker take (and send) the rest of a batch.
+    """
     report = DeliveryReport()
     owner = owner or worker_id()
     by_name = {c.name: c for c in channels}
+    names = sorted(by_name)
     start = now or clock()
-    plan_deliveries(db, list(by_name), start, report)
+    plan_deliveries(db, sorted(set(planned or ()) | set(names)), start, report)
     roots: dict[tuple[int, str], str] = {}  # threads opened in this round, before their claims saw them
-    while True:
-        moment = now or clock()
-        jobs = _claim(db, owner, moment, lease, batch)
+    while names:
+        jobs = _claim(db, owner, now or clock(), lease, batch, names)
         if not jobs:
             break
         for job in jobs:
-            channel = by_name.get(job.channel)
-            if channel is None:  # configured elsewhere, not here: leave it to a worker that has it
-                _release(db, [job.delivery_id])
-                continue
+            channel = by_name[job.channel]
+            if not _renew(db, job.delivery_id, owner, now or clock(), lease):
+                continue  # our lease ran out and another worker has it now
             key = (job.view["storyline_id"], job.channel)
+            error: DeliveryError | None = None
+            ref = None
             try:
                 ref = _send(channel, job.view, job.thread or roots.get(key), job.recipients)
             except DeliveryError as exc:
-                _record(
-                    db,
-                    [job.delivery_id],
-                    ref=None,
-                    error=exc,
-                    now=now or clock(),
-                    report=report,
-                    max_attempts=max_attempts,
-                )
-            else:
-                _record(
-                    db,
-                    [job.delivery_id],
-                    ref=ref,
-                    error=None,
-                    now=now or clock(),
-                    report=report,
-                    max_attempts=max_attempts,
-                )
+                error = exc
+            _record(
+                db,
+                [job.delivery_id],
+                ref=ref,
+                error=error,
+                now=now or clock(),
+                report=report,
+                max_attempts=max_attempts,
+            )
+            if error is None:
                 if ref is not None:
                     roots.setdefault(key, job.thread or ref)
                 if on_sent is not None:
                     on_sent(job.delivery_id)
-        if all(by_name.get(j.channel) is None for j in jobs):
-            break
-    _digests(db, by_name, owner, now or clock(), report, max_attempts)
+    _digests(db, by_name, owner, now or clock(), report, max_attempts, lease)
     return report
 
 
@@ -360,7 +383,12 @@ def retry(db: Database, *, alert_id: int | None = None, all_failed: bool = False
     """Make failed deliveries due again (one alert's, or every failed one); returns their alert ids."""
     with db.transaction() as session:
         rows = delivery_store.failed(session) if all_failed else delivery_store.of_alert(session, alert_id or 0)
-        chosen = [d for d in rows if d.status == DeliveryStatus.FAILED]
+        retracted = {
+            a.id
+            for a in alert_store.alerts_by_id(session, sorted({d.alert_id for d in rows}))
+            if a.status == AlertStatus.RETRACTED
+        }
+        chosen = [d for d in rows if d.status == DeliveryStatus.FAILED and d.alert_id not in retracted]
         for delivery in chosen:
             delivery.status, delivery.next_attempt_at, delivery.attempts = DeliveryStatus.PENDING, utcnow(), 0
         ids = sorted({d.alert_id for d in chosen})

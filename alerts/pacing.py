@@ -3,7 +3,7 @@
 Pure functions of the storyline's route (or the defaults: instant, no quiet hours, no budget)
 and the time. Quiet hours are read in the route's time zone and defer delivery, never
 detection. A budget of N instant alerts an hour folds the rest into the next hourly digest
-(or the daily one, for a storyline whose digest is daily).
+(a storyline on a digest already gets one message per digest, so a budget does not apply).
 
 Digests go out at the top of the next hour (hourly) or at 08:00 in the route's time zone
 (daily), or, if that falls in quiet hours, when they end.

@@ -21,10 +21,9 @@ from urllib.parse import quote, urlsplit
 
 from storywatch.alerts.channels import register_channel, secret
 from storywatch.alerts.errors import DeliveryError
-from storywatch.alerts.text import cut, one_line
+from storywatch.alerts.text import cut, facts_label, kind_label, one_line
 from storywatch.alerts.views import AlertView
 from storywatch.core.config import Settings
-from storywatch.core.enums import AlertKind
 from storywatch.core.errors import ConfigError
 
 if TYPE_CHECKING:  # httpx is imported when a message is sent: `storywatch info` stays light
@@ -58,7 +57,7 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def headline(alert: AlertView) -> str:
-    what = "Overdue" if alert["kind"] == AlertKind.OVERDUE else "Follow-up"
+    what = kind_label(alert["kind"])
     return f"{what} · {alert['storyline_title']}"
 
 
@@ -74,7 +73,7 @@ def blocks(alert: AlertView) -> dict[str, Any]:
         out.append(_section(f":white_check_mark: *Resolves:* {escape(one_line(thread))}"))
     facts = alert.get("new_facts", [])
     if facts:
-        label = "What is new" if alert["kind"] == AlertKind.FOLLOW_UP else "Waiting for"
+        label = facts_label(alert["kind"])
         out.append(_section(f"*{label}:*\n" + "\n".join(f"• {escape(one_line(f))}" for f in facts)))
     earlier = alert.get("earlier_articles", [])[-EARLIER_LINKS:]
     if earlier:

@@ -39,3 +39,17 @@ def one_line(text: str) -> str:
 def header(text: str, limit: int = 200) -> str:
     """A safe mail header value: one line (no CR or LF, so no header can be injected), cut to ``limit``."""
     return cut(one_line(text), limit)
+
+
+KIND_LABELS = {"follow-up": "Follow-up", "overdue": "Overdue", "notice": "Notice", "digest": "Digest"}
+FACTS_LABELS = {"follow-up": "What is new", "overdue": "Waiting for", "notice": "Why", "digest": "Developments"}
+
+
+def kind_label(kind: str) -> str:
+    """What an alert is, in a word, for a headline: Follow-up, Overdue, Notice, Digest."""
+    return KIND_LABELS.get(str(kind), str(kind).capitalize())
+
+
+def facts_label(kind: str) -> str:
+    """The heading over an alert's list of facts."""
+    return FACTS_LABELS.get(str(kind), "Details")

@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 from storywatch.alerts.channels import register_channel, secret
 from storywatch.alerts.errors import DeliveryError
 from storywatch.alerts.slack import client_for, post
-from storywatch.alerts.text import cut, one_line
+from storywatch.alerts.text import cut, kind_label, one_line
 from storywatch.alerts.views import AlertView
 from storywatch.core.config import Settings
-from storywatch.core.enums import AlertKind
 from storywatch.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -53,7 +52,7 @@ class JsonWebhook:
 
 def plain_text(alert: AlertView) -> tuple[str, str]:
     """A title and a body in plain text, for services that take no markup."""
-    what = "Overdue" if alert["kind"] == AlertKind.OVERDUE else "Follow-up"
+    what = kind_label(alert["kind"])
     title = cut(one_line(f"{what} · {alert['storyline_title']}: {alert['title'] or alert['article_id'] or ''}"), 250)
     lines = [one_line(alert["title"] or "")]
     if alert.get("article_url"):
@@ -72,34 +71,46 @@ def _quiet_plugins() -> Iterator[None]:
 
 
 class AppriseChannel:
-    """Sends each alert to every Apprise URL given."""
+    """Sends each alert to one Apprise URL.
 
-    name = "apprise"
+    One channel per URL, named ``apprise`` (one URL) or ``apprise-1``, ``apprise-2``, ...: each
+    has its own delivery, so one service failing never sends the alert again to those that took it.
+    """
 
-    def __init__(self, urls: Sequence[str]) -> None:
+    def __init__(self, url: str, name: str = "apprise") -> None:
         import logging
 
         import apprise
 
         logging.getLogger("apprise").setLevel(logging.CRITICAL)  # its messages can hold the URLs' tokens
 
+        self.name = name
         self._apprise = apprise.Apprise()
         with _quiet_plugins():
-            bad = [i for i, url in enumerate(urls, start=1) if not self._apprise.add(url)]
-        if bad:
-            raise ValueError(f"apprise_urls: URL {', '.join(map(str, bad))} is not one Apprise understands")
-        self.count = len(urls)
+            known = self._apprise.add(url)
+        if not known:
+            raise ValueError(f"apprise_urls: {name} is not a URL Apprise understands")
 
     def send(self, alert: AlertView, *, thread: str | None = None, recipients: Sequence[str] = ()) -> str | None:
+        from apprise import NotifyFormat
+
         title, body = plain_text(alert)
+        # Plain text: the article's words are never read as HTML or Markdown by the service, and a
+        # mention (@everyone, @here) in them is broken so it pings no one.
+        body, title = (_no_mentions(t) for t in (body, title))
         with _quiet_plugins():
-            done = self._apprise.notify(title=title, body=body)
+            done = self._apprise.notify(title=title, body=body, body_format=NotifyFormat.TEXT)
         if not done:
-            raise DeliveryError(f"Apprise could not deliver to every one of its {self.count} URLs")
+            raise DeliveryError(f"Apprise could not deliver to {self.name}")
         return None
 
     def __repr__(self) -> str:
-        return f"AppriseChannel({self.count} URLs, hidden)"
+        return f"AppriseChannel({self.name}, url=<hidden>)"
+
+
+def _no_mentions(text: str) -> str:
+    """Break @everyone, @here, @channel and @user mentions with a zero-width joiner after the @."""
+    return text.replace("@", "@\u2060")
 
 
 @register_channel("webhook")
@@ -113,12 +124,13 @@ def webhook_channel(settings: Settings) -> JsonWebhook | None:
 
 
 @register_channel("apprise")
-def apprise_channel(settings: Settings) -> AppriseChannel | None:
+def apprise_channel(settings: Settings) -> list[AppriseChannel] | None:
     value = secret(settings.apprise_urls)
     if not value:
         return None
     urls = [u for u in value.replace(",", " ").split() if u]
+    names = ["apprise"] if len(urls) == 1 else [f"apprise-{i}" for i in range(1, len(urls) + 1)]
     try:
-        return AppriseChannel(urls)
+        return [AppriseChannel(url, name) for url, name in zip(urls, names, strict=True)]
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from storywatch.alerts import enabled_channels
+from storywatch.alerts import enabled_channels, planned_channels
 from storywatch.core import progress
 from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
@@ -51,6 +51,7 @@ def deliver_task(settings: Settings, quiet: bool) -> DeliverySummary:
         enabled_channels(settings, console=not quiet),
         lease_seconds=settings.delivery.lease_seconds,
         max_attempts=settings.delivery.max_attempts,
+        planned=planned_channels(settings),
     )
 
 

@@ -15,13 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storywatch.alerts import Channel, outbox
+from storywatch.core.config import Polling
 from storywatch.core.errors import ConfigError
 from storywatch.core.records import ArticleRecord
 from storywatch.core.secrets import SecretBox
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, OverdueSummary
+from storywatch.sources.cadence import next_interval
 from storywatch.sources.dedupe import link_near_duplicates
 from storywatch.sources.fetch import backoff_delay
-from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry
+from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry, headline_record
 from storywatch.storage import Database, open_database
 from storywatch.storage import articles as article_store
 from storywatch.storage import feeds as feed_store
@@ -122,6 +124,7 @@ def deliver(
     lease_seconds: int = 300,
     max_attempts: int = outbox.MAX_ATTEMPTS,
     now: datetime | None = None,
+    planned: Sequence[str] | None = None,
 ) -> DeliverySummary:
     """One round of the outbox: plan each pending alert's deliveries, then send what is due, recording each outcome.
 
@@ -129,7 +132,12 @@ def deliver(
     is open while a channel talks to the network.
     """
     report = outbox.deliver(
-        database(url), channels, now=now, lease=timedelta(seconds=lease_seconds), max_attempts=max_attempts
+        database(url),
+        channels,
+        planned=planned,
+        now=now,
+        lease=timedelta(seconds=lease_seconds),
+        max_attempts=max_attempts,
     )
     return DeliverySummary(
         delivered=len(report.delivered),
@@ -208,21 +216,34 @@ def store_polled(
     now: datetime,
     detect: bool = True,
     params: Params | None = None,
+    polling: Polling | None = None,
 ) -> Stored:
     """In one transaction: each answering feed's health, validators, new entries and articles; then detection.
 
     Each feed is stored in a savepoint of its own: one the database refuses is recorded as that
     feed's error (and retried, with backoff, next round) while the others are kept. An entry
     whose page could not be fetched and whose feed gave no text is left unrecorded, and its feed
-    keeps its old validators, so the next round fetches the feed and tries again.
+    keeps its old validators, so the next round fetches the feed and tries again; after
+    ``polling.page_attempts`` such rounds it is kept as a partial article from its headline.
+    Each feed's next poll follows its own rhythm (``sources.cadence``).
     """
-    retry_keys = {(r.feed_id, r.entry.identity) for r in retry}
+    polling = polling or Polling()
     by_feed: dict[int, list[tuple[NewEntry, ArticleRecord]]] = {}
     for new, record in articles:
         by_feed.setdefault(new.feed_id, []).append((new, record))
     stored = Stored()
     with database(url).transaction() as session:
         lock_storylines(session)  # before the inserts: a unique key another round holds would deadlock
+        retry_keys: set[tuple[int, str | None]] = set()
+        for new, attempts in _count_page_failures(session, retry, now):
+            headline = headline_record(new, now) if attempts >= polling.page_attempts else None
+            if headline is None:
+                retry_keys.add((new.feed_id, new.entry.identity))
+                continue
+            by_feed.setdefault(new.feed_id, []).append((new, headline))
+            stored.problems.append(
+                f"{new.entry.link}: the page failed {attempts} times; kept as a partial article from its headline"
+            )
         alive = {f.id: f for f in feed_store.feeds_by_ids(session, [p.feed_id for p in polls])}
         for poll in polls:
             feed = alive.get(poll.feed_id)
@@ -231,7 +252,7 @@ def store_polled(
             items = by_feed.get(feed.id, [])
             try:
                 with session.begin_nested():
-                    ids, refused = _store_feed(session, feed, poll, items, retry_keys, now=now)
+                    ids, refused = _store_feed(session, feed, poll, items, retry_keys, now=now, polling=polling)
             except (SQLAlchemyError, ValueError, OverflowError) as exc:
                 why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 _record_failed_store(session, feed, why, now=now)
@@ -254,9 +275,23 @@ def _store_feed(
     retry_keys: set[tuple[int, str | None]],
     *,
     now: datetime,
+    polling: Polling,
 ) -> tuple[list[int], list[tuple[ArticleRecord, str]]]:
     """One answering feed: its health, validators and new entries, and the articles they became."""
     retrying = any(key[0] == feed.id for key in retry_keys)
+    identities = [e.identity for e in poll.entries if e.identity and (feed.id, e.identity) not in retry_keys]
+    fresh = feed_store.new_entry_identities(session, feed.id, identities)
+    if fresh:
+        feed.last_new_entry_at = now
+        feed_store.forget_page_failures(session, feed.id, fresh)
+    interval = next_interval(
+        base=feed.poll_interval_seconds,
+        rounds_with_news=feed_store.rounds_with_news(session, feed.id),
+        now=now,
+        freshness=poll.freshness,
+        minimum=polling.min_interval_minutes * 60.0,
+        maximum=polling.max_interval_minutes * 60.0,
+    )
     feed_store.record_success(
         session,
         feed,
@@ -267,14 +302,28 @@ def _store_feed(
         permanent_url=poll.permanent_url,
         warning=poll.warning,
         keep_validators=retrying,
+        interval=interval,
     )
-    identities = [e.identity for e in poll.entries if e.identity and (feed.id, e.identity) not in retry_keys]
-    if feed_store.new_entry_identities(session, feed.id, identities):
-        feed.last_new_entry_at = now
     ids, refused = article_store.store_articles_each(session, [record for _, record in items], feed_id=feed.id)
     identities_to_urls = {new.entry.identity: record.url for new, record in items if new.entry.identity}
     feed_store.link_entries(session, feed.id, identities_to_urls)
     return ids, refused
+
+
+def _count_page_failures(session: Session, retry: Sequence[NewEntry], now: datetime) -> list[tuple[NewEntry, int]]:
+    """Each entry whose page failed again, with how many rounds it has failed so far."""
+    by_feed: dict[int, list[NewEntry]] = {}
+    for new in retry:
+        if new.entry.identity:
+            by_feed.setdefault(new.feed_id, []).append(new)
+    counted: list[tuple[NewEntry, int]] = []
+    for feed_id, entries in by_feed.items():
+        if feed_store.feed_by_id(session, feed_id) is None:
+            continue  # removed during the round
+        keys = [e.entry.identity or "" for e in entries]
+        attempts = feed_store.count_page_failures(session, feed_id, keys, now)
+        counted += [(e, attempts[key]) for e, key in zip(entries, keys, strict=True)]
+    return counted
 
 
 def _record_failed_store(session: Session, feed: Feed, why: str, *, now: datetime) -> None:

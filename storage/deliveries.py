@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storywatch.core.enums import AlertStatus, DeliveryStatus, DigestMode
@@ -20,9 +20,21 @@ from storywatch.storage.locks import skip_locked
 from storywatch.storage.models import Alert, Delivery, utcnow
 
 
-def undelivered_alerts(session: Session, *, limit: int = 1000) -> list[Alert]:
-    """Pending alerts, oldest first (their deliveries may not exist yet)."""
-    statement = select(Alert).where(Alert.status == AlertStatus.PENDING.value).order_by(Alert.id).limit(limit)
+def undelivered_alerts(session: Session, channels: Sequence[str] = (), *, limit: int = 1000) -> list[Alert]:
+    """Pending alerts that lack a delivery on one of ``channels`` (or have none at all), oldest first.
+
+    Alerts whose deliveries all exist (waiting for a digest, quiet hours or a retry) are left out,
+    so a backlog of those never keeps a new alert from being planned.
+    """
+    count = select(func.count(Delivery.id)).where(Delivery.alert_id == Alert.id)
+    if channels:
+        count = count.where(Delivery.channel.in_(list(channels)))
+    statement = (
+        select(Alert)
+        .where(Alert.status == AlertStatus.PENDING.value, count.scalar_subquery() < max(len(channels), 1))
+        .order_by(Alert.id)
+        .limit(limit)
+    )
     return list(session.scalars(statement))
 
 
@@ -93,11 +105,13 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]  # an SQLAlchemy clause
     )
 
 
-def claim(session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Delivery]:
-    """Take up to ``limit`` due instant deliveries for ``owner`` until ``now + lease``, oldest first."""
+def claim(
+    session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int, channels: Sequence[str]
+) -> list[Delivery]:
+    """Take up to ``limit`` due instant deliveries on ``channels`` for ``owner`` until ``now + lease``, oldest first."""
     statement = (
         select(Delivery)
-        .where(_due(now), Delivery.digest.is_(None))
+        .where(_due(now), Delivery.digest.is_(None), Delivery.channel.in_(list(channels)))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(of=Delivery, **skip_locked(session))
@@ -109,11 +123,13 @@ def claim(session: Session, *, owner: str, now: datetime, lease: timedelta, limi
     return taken
 
 
-def claim_digests(session: Session, *, owner: str, now: datetime, lease: timedelta) -> list[Delivery]:
-    """Take every digest delivery whose digest is due, for ``owner``: they go out as one message per channel."""
+def claim_digests(
+    session: Session, *, owner: str, now: datetime, lease: timedelta, channels: Sequence[str]
+) -> list[Delivery]:
+    """Take every due digest delivery on ``channels`` for ``owner``: they go out as one message per channel."""
     statement = (
         select(Delivery)
-        .where(_due(now), Delivery.digest.is_not(None))
+        .where(_due(now), Delivery.digest.is_not(None), Delivery.channel.in_(list(channels)))
         .order_by(Delivery.channel, Delivery.storyline_id, Delivery.id)
         .with_for_update(of=Delivery, **skip_locked(session))
     )
@@ -122,6 +138,21 @@ def claim_digests(session: Session, *, owner: str, now: datetime, lease: timedel
         delivery.lease_until, delivery.lease_owner = now + lease, owner
     session.flush()
     return taken
+
+
+def renew(session: Session, delivery_id: int, *, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Extend ``owner``'s lease on a delivery it holds and that is still pending; False when it is not."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.lease_owner == owner,
+            Delivery.status == DeliveryStatus.PENDING.value,
+        )
+        .values(lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def get(session: Session, delivery_ids: Iterable[int]) -> list[Delivery]:
@@ -138,6 +169,7 @@ def thread_root(session: Session, storyline_id: int, channel: str) -> str | None
             Delivery.channel == channel,
             Delivery.status == DeliveryStatus.SENT.value,
             Delivery.message_ref.is_not(None),
+            Delivery.digest.is_(None),  # a digest spans storylines: no storyline's thread starts there
         )
         .order_by(Delivery.sent_at, Delivery.id)
         .limit(1)
@@ -151,6 +183,9 @@ def settle_alerts(session: Session, alert_ids: Iterable[int], now: datetime | No
     ids = sorted(set(alert_ids))
     if not ids:
         return
+    # Lock the alerts first: two workers recording two channels of one alert at once would each
+    # read the other's delivery as pending (READ COMMITTED) and leave the alert pending for good.
+    list(session.scalars(select(Alert.id).where(Alert.id.in_(ids)).order_by(Alert.id).with_for_update()))
     rows = session.execute(
         select(
             Delivery.alert_id,
@@ -207,9 +242,7 @@ def of_alert(session: Session, alert_id: int) -> list[Delivery]:
 
 
 def unretract(session: Session, alert_id: int) -> None:
-    """An alert raised again after a retraction: its retracted deliveries are due again."""
+    """An alert raised again after a retraction: its retracted deliveries are planned afresh (route, pacing)."""
     session.execute(
-        update(Delivery)
-        .where(Delivery.alert_id == alert_id, Delivery.status == DeliveryStatus.RETRACTED.value)
-        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=utcnow(), updated_at=utcnow())
+        delete(Delivery).where(Delivery.alert_id == alert_id, Delivery.status == DeliveryStatus.RETRACTED.value)
     )

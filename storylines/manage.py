@@ -298,6 +298,7 @@ def _reconcile_alert(
         if existing.status == AlertStatus.RETRACTED:
             existing.status, existing.updated_at = AlertStatus.PENDING, utcnow()
             delivery_store.unretract(session, existing.id)
+            delivery_store.settle_alerts(session, [existing.id])  # sent before the retraction: delivered again
             return "raised"
         return None
     without = StorylineState.from_profile(state.id, state.title, state.to_profile(), state.last_article_at)

@@ -148,7 +148,7 @@ def test_export_articles_then_replay_into_a_fresh_database_gives_the_same_articl
         pytest.param('smtp_url = "smtp://relay.example.org:587"\n', "email_from is not", id="smtp-without-sender"),
         pytest.param('slack_bot_token = "xoxb-1-2"\n', "slack_channel is not", id="bot-without-channel"),
         pytest.param('webhook_url = "ftp://hooks.example/x"\n', "webhook_url must be", id="webhook-not-http"),
-        pytest.param('apprise_urls = "nonsense://x"\n', "not one Apprise understands", id="apprise-unknown"),
+        pytest.param('apprise_urls = "nonsense://x"\n', "not a URL Apprise understands", id="apprise-unknown"),
     ],
 )
 def test_a_channel_configured_but_unusable_is_an_error_at_start_up(tmp_path: Path, settings: str, needle: str) -> None:

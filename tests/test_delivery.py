@@ -124,7 +124,8 @@ def test_an_hourly_digest_is_one_message_grouped_by_storyline(db: Any) -> None:
     second = outbox.deliver(db, [channel], now=at(10, 0))
     assert second.digests == 1 and len(channel.sent) == 1
     [digest] = channel.sent
-    assert digest["kind"] == "digest" and "3 alerts in 1 storyline" in digest["title"]
+    assert digest["kind"] == "digest" and digest["title"] == "3 alerts in 1 storyline"
+    assert digest["storyline_title"] == "Hourly digest"
     assert digest["new_facts"][0] == "Veloria dock strike (3):"
     assert [line.strip().startswith("Mediator named") for line in digest["new_facts"][1:]] == [True] * 3
     assert sorted(second.delivered) == alert_ids
@@ -352,7 +353,10 @@ def test_a_seeds_replay_reaches_a_real_smtp_server_and_a_slack_like_api_threaded
     # Email: one message per alert, each threaded under the storyline's root, each with its own id.
     mails = box.messages
     assert len(mails) == len(listed)
-    assert {m["References"] for m in mails} == {"<storyline-1@news.example>"}
+    first = mails[0]["Message-ID"]
+    assert mails[0]["References"] == mails[0]["In-Reply-To"] == "<storyline-1@news.example>"
+    assert {m["References"] for m in mails[1:]} == {f"<storyline-1@news.example> {first}"}
+    assert {m["In-Reply-To"] for m in mails[1:]} == {first}
     assert len({m["Message-ID"] for m in mails}) == len(mails)
     html = [str(m.get_body(preferencelist=("html",)).get_content()) for m in mails]
     assert any("&lt;!channel&gt; &amp; &lt;@U024BE7LH&gt;" in h for h in html)
@@ -510,3 +514,61 @@ def test_a_prefect_secret_block_is_read_where_the_flow_runs_and_never_becomes_a_
     missing = _config(tmp_path, database_url, webhook_url="prefect-secret:no-such-block")
     with pytest.raises(ConfigError, match="no-such-block"):
         deliver_flow(config_file=str(missing))
+
+
+def test_each_apprise_url_is_a_channel_of_its_own_so_one_failing_resends_nothing_to_the_others(db: Any) -> None:
+    """Apprise's json:// posts to a loopback server; the second service fails, the first is not sent twice."""
+    from storywatch.alerts.webhook import apprise_channel
+    from storywatch.core.config import load_settings
+
+    _, _, alert_ids = seed_outbox(db, 2)
+    with http_recorder("/ok") as good, http_recorder("/down") as bad:
+        bad.respond = lambda body, n: (503, {}, "down")
+        urls = f"{good.url.replace('http://', 'json://')}, {bad.url.replace('http://', 'json://')}"
+        channels = apprise_channel(load_settings(apprise_urls=urls))
+        assert channels is not None and [c.name for c in channels] == ["apprise-1", "apprise-2"]
+        first = outbox.deliver(db, channels, now=NOW)
+        assert first.sent == 2 and {alert for alert, _ in first.retrying} == set(alert_ids)
+        bad.respond = lambda body, n: (200, {}, "ok")
+        outbox.deliver(db, channels, now=NOW + timedelta(minutes=5))
+    assert len(good.bodies) == 2, "the service that took them was not sent them again"
+    assert len(bad.bodies) == 4  # refused twice, then taken
+    assert {a["status"] for a in alert_views(db)} == {"delivered"}
+    assert "Mediator named" in json.dumps(good.bodies)
+
+
+def test_a_worker_whose_lease_ran_out_mid_batch_sends_none_of_what_another_took(db: Any) -> None:
+    """A slow send outlasts the lease and another worker claims the batch: the first sends none of the rest.
+
+    The one in flight is the only alert both may send (the rule the crash test checks too).
+    """
+    from storywatch.storage import deliveries as delivery_store
+
+    _, _, alert_ids = seed_outbox(db, 4)
+    moment = [NOW]
+
+    class Slow(RecordingChannel):
+        def send(self, alert: dict[str, Any], *, thread: str | None = None, recipients: Any = ()) -> None:
+            self.sent.append(alert)
+            moment[0] += timedelta(seconds=30)  # this send took longer than the lease
+            if len(self.sent) == 1:
+                with db.transaction() as session:
+                    taken = delivery_store.claim(
+                        session, owner="other", now=moment[0], lease=timedelta(minutes=5), limit=50, channels=["slow"]
+                    )
+                    assert len(taken) == 4  # the one in flight too: its lease ran out as well
+
+    channel = Slow("slow")
+    report = outbox.deliver(db, [channel], clock=lambda: moment[0], lease=timedelta(seconds=10), owner="first")
+    assert [a["id"] for a in channel.sent] == alert_ids[:1] and report.sent == 1
+
+
+def test_a_worker_without_a_configured_channel_leaves_its_deliveries_to_one_that_has_it(db: Any) -> None:
+    _, _, alert_ids = seed_outbox(db, 2)
+    terminal, slack = RecordingChannel("console"), RecordingChannel("slack")
+    quiet = outbox.deliver(db, [terminal], planned=["slack"], now=NOW)
+    assert len(terminal.sent) == 2 and quiet.delivered == []  # slack has not taken them yet
+    assert {a["status"] for a in alert_views(db)} == {"pending"}
+    outbox.deliver(db, [slack], planned=["slack"], now=NOW)
+    assert sorted(a["id"] for a in slack.sent) == alert_ids
+    assert {a["status"] for a in alert_views(db)} == {"delivered"}

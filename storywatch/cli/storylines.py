@@ -174,7 +174,7 @@ def storylines_route(
         digest=digest,
         quiet=quiet,
         timezone=tz,
-        budget=budget if budget is None or budget > 0 else 0,
+        budget=budget,
         reset=reset,
     )
     if as_json:
