@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from storywatch.core import progress
-from storywatch.core.config import Settings
+from storywatch.core.config import Polling, Settings
 from storywatch.core.terminal import loggable
 from storywatch.flows import steps
 from storywatch.flows.replay import deliver_task
@@ -102,10 +102,15 @@ def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: l
 
 @task(name="store-polled", cache_policy=NO_CACHE)
 def store_polled_task(
-    database_url: str, polls: list[FeedPoll], pages: PageResults, now: datetime, params: Params | None = None
+    database_url: str,
+    polls: list[FeedPoll],
+    pages: PageResults,
+    now: datetime,
+    params: Params | None = None,
+    polling: Polling | None = None,
 ) -> steps.Stored:
     """Store each answering feed's state, entries and articles, and match the new articles, in one transaction."""
-    return steps.store_polled(database_url, polls, pages.articles, pages.retry, now=now, params=params)
+    return steps.store_polled(database_url, polls, pages.articles, pages.retry, now=now, params=params, polling=polling)
 
 
 @flow(name="storywatch-poll", log_prints=False, validate_parameters=False)
@@ -129,7 +134,7 @@ def poll_flow(
     progress.advance("poll", len(requests))
     entries = record_task(url, polls, clock)
     pages = fetch_pages_task(entries, archive_dir, replay)
-    stored = store_polled_task(url, polls, pages, clock, detection_params(settings))
+    stored = store_polled_task(url, polls, pages, clock, detection_params(settings), settings.polling)
     summary = PollSummary(
         feeds=len(requests),
         not_modified=sum(1 for p in polls if p.not_modified),

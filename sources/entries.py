@@ -63,6 +63,7 @@ class ParsedFeed:
     entries: list[FeedEntry]
     warning: str | None  # why the document is not well-formed, when entries were recovered anyway
     version: str | None  # feedparser's name for the format ("rss20", "atom10", ...), "json1"/"json11"
+    ttl: str | None = None  # RSS <ttl>: minutes the channel may be cached (sources.cadence reads it)
 
 
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?", re.I)

@@ -91,6 +91,7 @@ def _parse_xml_feed(content: bytes, url: str, headers: dict[str, str]) -> Parsed
         entries=with_stable_guids(entries, feed_link),
         warning=problem,
         version=version,
+        ttl=string(dict.get(feed, "ttl")),
     )
 
 

@@ -73,12 +73,13 @@ class FetchPolicy:
     max_redirects: int = 5
     max_connections: int = 20
     max_per_host: int = 2
+    host_failure_limit: int = 3  # connection failures to one host in a round before its other fetches fail fast
     user_agent: str = field(default_factory=default_user_agent)
     accept: str = DEFAULT_ACCEPT
     accept_encoding: str = "gzip, deflate, br"  # only what _decoders() can decode in bounded steps
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_connections", "max_per_host"):
+        for name in ("max_bytes", "max_connections", "max_per_host", "host_failure_limit"):
             if getattr(self, name) < 1:
                 raise ValueError(f"FetchPolicy.{name} must be at least 1")
         if self.max_redirects < 0:
@@ -151,6 +152,7 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._all_hosts = asyncio.Semaphore(self.policy.max_connections)
         self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._host_failures: dict[str, int] = {}  # connection failures (refused, DNS, timeout) per host
 
     async def __aenter__(self) -> Fetcher:
         policy = self.policy
@@ -218,16 +220,30 @@ class Fetcher:
         limit = max_bytes if max_bytes is not None else self.policy.max_bytes
         # The host's slot first, so fetches queued behind a busy host hold no global slot.
         # Waiting for slots is not the server's fault: the total timeout starts after them.
-        async with self._host_slot(start.host), self._all_hosts:
+        host = start.host.lower()
+        async with self._host_slot(host), self._all_hosts:
+            failures = self._host_failures.get(host, 0)
+            if failures >= self.policy.host_failure_limit:
+                # A host that cannot be reached is not tried once per page for minutes on end.
+                raise ConnectError(
+                    f"{redact_url(clean)}: not tried, {host} failed to connect {failures} times this round; "
+                    "storywatch will try again next round"
+                )
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.policy.total_timeout):
-                    return await self._exchange(client, start, headers, limit, started, auth)
+                    result = await self._exchange(client, start, headers, limit, started, auth)
             except TimeoutError as exc:
+                self._host_failures[host] = failures + 1
                 raise FetchTimeout(
                     f"{url} gave no complete answer within {self.policy.total_timeout:g} s; "
                     "the server is slow or stalled; storywatch will try again later"
                 ) from exc
+            except (ConnectError, FetchTimeout):
+                self._host_failures[host] = self._host_failures.get(host, 0) + 1
+                raise
+            self._host_failures[host] = 0
+            return result
 
     async def fetch_many(self, targets: Iterable[str | FetchTarget]) -> list[FetchResult | FetchError]:
         """Fetch many URLs at once within the concurrency limits; results (or errors) in input order."""

@@ -12,6 +12,23 @@ from storywatch.sources.entries import FeedEntry, ParsedFeed, html_to_text, plai
 from storywatch.sources.errors import FeedParseError, NotAFeed
 
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+_VERSION_PREFIXES = (
+    "https://jsonfeed.org/version/",
+    "http://jsonfeed.org/version/",
+    "https://www.jsonfeed.org/version/",
+)
+"""The spec says https; real feeds also declare http:// (and a www host): all are JSON Feed."""
+
+
+def _version_number(version: object) -> str | None:
+    """ "https://jsonfeed.org/version/1.1" -> "1.1"; None when it names no JSON Feed version."""
+    if not isinstance(version, str):
+        return None
+    text = version.strip().rstrip("/")
+    for prefix in _VERSION_PREFIXES:
+        if text.lower().startswith(prefix):
+            return text[len(prefix) :] or None
+    return None
 
 
 def looks_like_json(content: bytes, headers: Mapping[str, str]) -> bool:
@@ -27,8 +44,8 @@ def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
         document = json.loads(content)
     except (ValueError, RecursionError) as exc:
         raise FeedParseError(f"feed {url} is not valid JSON ({exc}); expected a JSON Feed") from exc
-    version = document.get("version") if isinstance(document, dict) else None
-    if not isinstance(version, str) or not version.startswith(_JSON_FEED_VERSION):
+    number = _version_number(document.get("version")) if isinstance(document, dict) else None
+    if number is None:
         raise NotAFeed(f"{url} is JSON but not a JSON Feed (no 'version' of {_JSON_FEED_VERSION}1)")
     items = document.get("items")
     if not isinstance(items, list):
@@ -46,7 +63,7 @@ def parse_json_feed(content: bytes, url: str) -> ParsedFeed:
         language=primary_language(string(document.get("language"))),
         entries=with_stable_guids(entries, feed_link),
         warning=f"{skipped} of {len(items)} items are not JSON objects and were skipped" if skipped else None,
-        version="json" + version[len(_JSON_FEED_VERSION) :].replace(".", ""),
+        version="json" + number.replace(".", ""),
     )
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from storywatch.core.records import ArticleRecord
 from storywatch.sources.boundary import Refused, admit, latest_accepted
+from storywatch.sources.cadence import declared_freshness
 from storywatch.sources.clean import clean_or_fallback
 from storywatch.sources.dates import http_date
 from storywatch.sources.entries import FeedEntry
@@ -55,6 +56,7 @@ class FeedPoll:
     warning: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    freshness: float | None = None  # seconds the publisher says the feed stays fresh (ttl, max-age, Expires)
 
     @property
     def ok(self) -> bool:
@@ -87,6 +89,7 @@ def _interpret(request: FeedRequest, answer: FetchResult | FetchError) -> FeedPo
         return poll
     poll.status, poll.permanent_url = answer.status, answer.permanent_url
     poll.etag, poll.last_modified = answer.etag, answer.last_modified
+    poll.freshness = declared_freshness(answer.headers, None, datetime.now(UTC))
     if answer.not_modified:  # a 304 costs no parsing
         poll.not_modified = True
         return poll
@@ -96,6 +99,7 @@ def _interpret(request: FeedRequest, answer: FetchResult | FetchError) -> FeedPo
         poll.error = f"feed {request.url}: {exc}"
         return poll
     poll.entries, poll.warning = list(parsed.entries), parsed.warning
+    poll.freshness = declared_freshness(answer.headers, parsed.ttl, datetime.now(UTC))
     if len(poll.entries) > MAX_ENTRIES:
         cap = (
             f"the feed lists {len(poll.entries):,} entries; the first {MAX_ENTRIES:,} are taken each round "
@@ -186,3 +190,32 @@ def _served_at(answer: FetchResult | FetchError | None) -> datetime | None:
     if not isinstance(answer, FetchResult):
         return None
     return http_date(answer.headers.get("date"))
+
+
+def headline_record(new: NewEntry, now: datetime) -> ArticleRecord | None:
+    """A partial article from an entry's headline and feed metadata alone, for a page that keeps failing.
+
+    A paywalled or unreachable site is then not silent forever: the headline still reaches the
+    storylines (marked partial). None for an entry with no headline or no usable link.
+    """
+    entry = new.entry
+    title = (entry.title or "").strip()
+    if not title or not entry.link:
+        return None
+    link = canonical_url(entry.link)
+    if len(link) > MAX_URL:
+        return None
+    record = ArticleRecord(
+        url=link,
+        title=title,
+        text=title,
+        published=entry.published or now,
+        source=new.feed_title,
+        partial=True,
+        origin=entry.link,
+    )
+    try:
+        admitted, _ = admit(record, latest=latest_accepted(now))
+    except Refused:
+        return None
+    return admitted

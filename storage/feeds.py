@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storywatch.storage.models import Article, Feed, FeedEntry, StorylineArticle, utcnow
+from storywatch.storage.models import Article, Feed, FeedEntry, PageRetry, StorylineArticle, utcnow
 
 UNHEALTHY_AFTER = timedelta(hours=24)
 
@@ -99,11 +99,14 @@ def record_success(
     permanent_url: str | None,
     warning: str | None,
     keep_validators: bool = False,
+    interval: float | None = None,
 ) -> None:
     """A round that got an answer: keep the validators (a 304 keeps the old ones, RFC 9111) and reset errors.
 
     ``keep_validators`` leaves the old ones, so the next round fetches the whole feed again
-    (some entry of this one must be retried).
+    (some entry of this one must be retried). ``interval`` is the wait until the next poll
+    (``sources.cadence``); without it, the feed's configured interval. A parse warning (the
+    entries came through) is kept as the feed's warning, not as an error.
     """
     feed.last_polled_at = feed.last_success_at = now
     feed.last_status = status
@@ -111,7 +114,7 @@ def record_success(
         # Validators too long for their columns are dropped: the feed is then fetched in full.
         feed.etag = etag if etag and len(etag) <= 1024 else None
         feed.last_modified = last_modified if last_modified and len(last_modified) <= 128 else None
-    note = warning
+    note = None
     if permanent_url and permanent_url != feed.url and len(permanent_url) <= MAX_KEY:
         taken = session.scalars(select(Feed).where(Feed.url == permanent_url)).first()
         if taken is None:
@@ -119,8 +122,11 @@ def record_success(
         elif taken.id != feed.id:
             note = f"moved permanently to {permanent_url}, already polled as feed {taken.id}: remove this one"
     feed.consecutive_errors = 0
-    feed.last_error = note  # a recovered parse still says what was wrong with the document
-    feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
+    feed.last_error = note
+    feed.last_warning = warning  # a recovered parse still says what was wrong with the document
+    wait = int(interval) if interval is not None else feed.poll_interval_seconds
+    feed.current_interval_seconds = wait
+    feed.next_poll_at = now + timedelta(seconds=wait)
 
 
 def record_failure(
@@ -213,3 +219,50 @@ def coverage_gaps(session: Session, storyline_id: int, now: datetime) -> list[Co
         if is_unhealthy(feed, now):
             gaps.append(CoverageGap(feed.id, feed.name or feed.url, feed.last_success_at, feed.last_error))
     return gaps
+
+
+def rounds_with_news(session: Session, feed_id: int, *, limit: int = 20) -> list[datetime]:
+    """When the feed's most recent rounds with new entries were (the rhythm ``sources.cadence`` reads)."""
+    statement = (
+        select(FeedEntry.first_seen_at)
+        .where(FeedEntry.feed_id == feed_id)
+        .group_by(FeedEntry.first_seen_at)
+        .order_by(FeedEntry.first_seen_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def count_page_failures(session: Session, feed_id: int, identities: Sequence[str], now: datetime) -> dict[str, int]:
+    """One more failed page fetch for each entry; returns each one's attempts so far."""
+    counts: dict[str, int] = {}
+    if not identities:
+        return counts
+    keys = {i: entry_key(i) for i in identities}
+    rows = {
+        r.identity: r
+        for r in session.scalars(
+            select(PageRetry).where(PageRetry.feed_id == feed_id, PageRetry.identity.in_(list(keys.values())))
+        )
+    }
+    for identity, key in keys.items():
+        row = rows.get(key)
+        if row is None:
+            row = PageRetry(feed_id=feed_id, identity=key, attempts=0, updated_at=now)
+            session.add(row)
+            rows[key] = row
+        row.attempts += 1
+        row.updated_at = now
+        counts[identity] = row.attempts
+    session.flush()
+    return counts
+
+
+def forget_page_failures(session: Session, feed_id: int, identities: Sequence[str]) -> None:
+    """Entries now recorded need no more retries."""
+    if identities:
+        session.execute(
+            delete(PageRetry).where(
+                PageRetry.feed_id == feed_id, PageRetry.identity.in_([entry_key(i) for i in identities])
+            )
+        )

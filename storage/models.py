@@ -116,6 +116,8 @@ class Feed(Base):
     next_poll_at: Mapped[datetime | None]
     last_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_warning: Mapped[str | None] = mapped_column(Text)  # the feed parsed, with something worth saying
+    current_interval_seconds: Mapped[int | None]  # what its rhythm and the publisher's ttl gave last round
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     # Credentials of a private feed, kept apart from its URL and sent as HTTP Basic auth; they
@@ -173,6 +175,19 @@ class FeedEntry(Base):
     identity: Mapped[str] = mapped_column(String(2048))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PageRetry(Base):
+    """An entry whose page could not be fetched (and whose feed gave no text), with its attempts so far."""
+
+    __tablename__ = "page_retries"
+    __table_args__ = (UniqueConstraint("feed_id", "identity", name="uq_page_retries_feed_identity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    identity: Mapped[str] = mapped_column(String(2048))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Storyline(Base):

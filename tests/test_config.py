@@ -68,7 +68,7 @@ def test_defaults(clean_environment: Path) -> None:
         None,
         None,
     )
-    assert (settings.schedules.poll_every_minutes, settings.schedules.overdue_check_every_minutes) == (15, 60)
+    assert (settings.schedules.poll_every_minutes, settings.schedules.overdue_check_every_minutes) == (5, 60)
     assert settings.config_file is None
     assert default_config_path().is_relative_to(clean_environment)
 

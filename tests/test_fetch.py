@@ -571,3 +571,24 @@ class _MaxRandom(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         return b
+
+
+def test_a_host_that_keeps_refusing_fails_fast_for_the_rest_of_the_round(feed_server: FeedServer) -> None:
+    """Thousands of pages on an unreachable host must not cost a connection attempt each."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]  # closed again: nothing listens there
+
+    async def attempt() -> list[FetchResult | FetchError]:
+        async with Fetcher(FetchPolicy(max_per_host=1), allowed_hosts={"127.0.0.1", "localhost"}) as fetcher:
+            pages = [f"http://127.0.0.1:{dead}/page/{n}" for n in range(10)]
+            return await fetcher.fetch_many([*pages, f"{feed_server.url.replace('127.0.0.1', 'localhost')}/feed"])
+
+    outcomes = run(attempt())
+    *pages, other_host = outcomes
+    assert all(isinstance(o, FetchError) for o in pages)
+    tried = [o for o in pages if "not tried" not in str(o)]
+    assert len(tried) == 3 and all("not tried" in str(o) for o in pages[3:])
+    assert isinstance(other_host, FetchResult), "another host in the same round is unaffected"

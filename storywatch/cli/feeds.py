@@ -67,13 +67,15 @@ def feeds_list(
             (f.last_new_entry_at or "")[:16],
             str(f.consecutive_errors),
             (f.next_poll_at or "now")[:16],
+            f"{f.interval_minutes:g} min" if f.interval_minutes else "",
             render.line(render.styled("unhealthy: ", "red"), f.last_error or "")
             if not f.healthy
-            else f.last_error or "",
+            else f.last_error
+            or (render.line(render.styled("warning: ", "yellow"), f.last_warning) if f.last_warning else ""),
         )
         for f in feeds
     ]
-    render.table(("id", "feed", "status", "last new entry", "errors", "next poll", "problem"), rows)
+    render.table(("id", "feed", "status", "last new entry", "errors", "next poll", "every", "problem"), rows)
 
 
 @feeds_app.command("remove")

@@ -83,10 +83,20 @@ SECRET_BLOCK = "prefect-secret:"
 """A secret given as ``prefect-secret:NAME`` is read from the Prefect Secret block NAME when a flow runs."""
 
 
+class Polling(BaseModel):
+    """Each feed's own interval, within bounds; and when a page that keeps failing is given up on."""
+
+    model_config = STRICT
+
+    min_interval_minutes: int = Field(default=5, ge=1)  # a busy feed is polled at most this often
+    max_interval_minutes: int = Field(default=720, ge=1)  # a quiet one at least this often (unless its ttl says less)
+    page_attempts: int = Field(default=3, ge=1)  # failed page fetches before a title-only entry is kept by its headline
+
+
 class Schedules(BaseModel):
     model_config = STRICT
 
-    poll_every_minutes: int = Field(default=15, ge=1)
+    poll_every_minutes: int = Field(default=5, ge=1)  # the tick: each round polls the feeds that are due
     overdue_check_every_minutes: int = Field(default=60, ge=1)
 
 
@@ -115,6 +125,7 @@ class Settings(BaseSettings):
     feeds: list[FeedConfig] = []
     channels: Channels = Channels()
     schedules: Schedules = Schedules()
+    polling: Polling = Polling()
     detection: Detection = Detection()
     delivery: Delivery = Delivery()
     # Alert channels: each one is on when its settings are given. Secrets (the webhook URLs, the
@@ -298,9 +309,18 @@ enabled = true
 lease_seconds = 300
 max_attempts = 8
 
+[polling]
+# Each feed is polled at its own rhythm: busy feeds more often, quiet ones less, never sooner
+# than its ttl, Cache-Control or Expires allow, within these bounds (minutes). A page that cannot
+# be fetched this many times, from a feed that gives no text, is kept as a partial article from
+# its headline.
+min_interval_minutes = 5
+max_interval_minutes = 720
+page_attempts = 3
+
 [schedules]
 # How often the scheduled flow polls every feed, and checks for overdue threads.
-poll_every_minutes = 15
+poll_every_minutes = 5
 overdue_check_every_minutes = 60
 """
 
