@@ -20,6 +20,8 @@ PREFECT_DEFAULTS = {
     "PREFECT_UI_ENABLED": "false",
     # storywatch reports what a run did itself; Prefect's per-task INFO lines are noise to users.
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Prefect's temporary server waits 20 s by default; a loaded machine needs longer.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 
@@ -32,6 +34,13 @@ def prepare_prefect(*, interactive: bool = True) -> None:
     """
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    if not os.environ.get("PREFECT_API_URL"):
+        # `storywatch serve` is running its own server: use it, and skip the temporary one.
+        from storywatch.flows.server import running
+
+        found = running()
+        if found is not None:
+            os.environ["PREFECT_API_URL"] = found.url
     if interactive:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
 

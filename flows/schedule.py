@@ -27,6 +27,7 @@ def deployments(settings: Settings) -> list[Any]:
             interval=timedelta(minutes=settings.schedules.poll_every_minutes),
             parameters={"config_file": config_file, "archive_dir": str(settings.capture_dir)},
             description="Poll the due feeds, store new articles, detect follow-ups, deliver alerts.",
+            concurrency_limit=1,  # a round never overlaps one still running
         ),
         overdue_flow.to_deployment(
             name="storywatch-overdue",
@@ -39,5 +40,6 @@ def deployments(settings: Settings) -> list[Any]:
             interval=timedelta(minutes=1),
             parameters={"config_file": config_file},
             description="Send due alerts: retries after their backoff, deferred ones after quiet hours, digests.",
+            concurrency_limit=1,
         ),
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +98,8 @@ class FeedStatus:
     healthy: bool
     last_error: str | None
     disabled_reason: str | None
+    last_warning: str | None = None  # the feed parsed, with something worth saying (entries came through)
+    interval_minutes: float | None = None  # its current interval: its rhythm within the bounds, and its ttl
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,15 +594,19 @@ class Storywatch:
 
     def deliver_alerts(self, *, console: bool = True) -> DeliverySummary:
         """One round of the outbox: send what is due on every configured channel, record each outcome."""
+        from storywatch.alerts import build_channels, planned_channels
         from storywatch.flows import steps
+        from storywatch.flows.runtime import resolve_secrets
 
-        channels = self._channels(console=console)
+        settings = resolve_secrets(self.settings)
+        channels = build_channels(settings, console=console)
         self.database  # noqa: B018  # created or migrated before the round
         return steps.deliver(
-            self.settings.database_url,
+            settings.database_url,
             channels,
-            lease_seconds=self.settings.delivery.lease_seconds,
-            max_attempts=self.settings.delivery.max_attempts,
+            lease_seconds=settings.delivery.lease_seconds,
+            max_attempts=settings.delivery.max_attempts,
+            planned=planned_channels(settings),
         )
 
     def test_channels(self, only: Sequence[str] = ()) -> list[ChannelCheck]:
@@ -621,8 +628,8 @@ class Storywatch:
             except DeliveryError as exc:
                 kind = "permanent" if exc.permanent else "transient"
                 checks.append(ChannelCheck(channel.name, False, f"{exc} ({kind})"))
-            except Exception as exc:  # a channel's bug is reported, the others still tried
-                checks.append(ChannelCheck(channel.name, False, f"unexpected {type(exc).__name__}: {exc}"))
+            except Exception as exc:  # a channel's bug is reported (its type only: the text can hold a URL)
+                checks.append(ChannelCheck(channel.name, False, f"unexpected {type(exc).__name__}"))
             else:
                 checks.append(ChannelCheck(channel.name, True, f"sent{f' ({ref})' if ref else ''}"))
         return checks
@@ -722,6 +729,22 @@ class Storywatch:
     def _listening(self) -> Any:
         return progress.listening(self.listener)
 
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        """Around a flow run: Prefect readied, progress reported, and a slow temporary server explained."""
+        with self._listening():
+            self._prefect()
+            try:
+                yield
+            except RuntimeError as exc:
+                if "ephemeral Prefect API server" not in str(exc):
+                    raise
+                raise StorywatchError(
+                    "Prefect's temporary server did not start in time (a busy machine?); nothing was lost, "
+                    "so run the command again, or keep `storywatch serve` running (its server is used), or "
+                    "set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS higher"
+                ) from None
+
     def replay(
         self, paths: Sequence[Path], *, discover: bool = False, batch_size: int = 500, quiet: bool = False
     ) -> ReplayResult:
@@ -730,12 +753,12 @@ class Storywatch:
 
         captures, rest = split_captures(paths)
         result = ReplayResult(captures=captures)
-        with self._listening():
-            self._prefect()
-            from storywatch.flows.poll import replay_capture_flow
+        with self._running():
             from storywatch.flows.replay import replay_flow
 
-            if captures:
+            if captures:  # the polling flow (and its fetching stack) only for poll captures
+                from storywatch.flows.poll import replay_capture_flow
+
                 result.capture = replay_capture_flow(captures, settings=self.settings, quiet=quiet)
             if rest or not captures:
                 result.articles = replay_flow(
@@ -751,8 +774,7 @@ class Storywatch:
         """One polling round through the Prefect flow: due feeds (or one, due or not), captured to WARC."""
         folder = str(archive or self.settings.capture_dir) if capture else None
         self._keep_listed_feeds()
-        with self._listening():
-            self._prefect()
+        with self._running():
             from storywatch.flows.poll import poll_flow
 
             summary = poll_flow(settings=self.settings, feed_id=feed_id, force=feed_id is not None, archive_dir=folder)
@@ -765,39 +787,57 @@ class Storywatch:
         from storywatch.sources.dates import parse_published
 
         when = parse_published(now, what="--now") if now is not None else None
-        with self._listening():
-            self._prefect()
+        with self._running():
             from storywatch.flows.overdue import overdue_flow
 
             return overdue_flow(settings=self.settings, now=when)
 
     def serve(self) -> None:
-        """Poll and check for overdue threads on the config's schedules, until stopped."""
+        """Run the schedules until stopped: on PREFECT_API_URL's server, else on a local server of storywatch's own."""
+        from storywatch.flows import server as local_server
+
+        with local_server.serving():
+            self._serve()
+
+    def _serve(self) -> None:
+        from storywatch.flows import server as local_server
         from storywatch.flows.runtime import prepare_prefect
 
+        ours = None
+        if not os.environ.get("PREFECT_API_URL"):
+            ours = local_server.running()
+            if ours is None:
+                progress.note("Starting storywatch's local Prefect server (about 15 s) ...")
+                ours = local_server.start()
+            os.environ["PREFECT_API_URL"] = ours.url
         prepare_prefect(interactive=False)
         from prefect import serve as prefect_serve
-        from prefect.settings import get_current_settings
 
         from storywatch.flows.schedule import deployments
 
-        if not get_current_settings().api.url:
-            raise StorywatchError(
-                "schedules need a running Prefect server: start one with `prefect server start` and set "
-                "PREFECT_API_URL=http://127.0.0.1:4200/api (the temporary server a plain run starts has no scheduler)"
-            )
         self.database  # noqa: B018  (create or migrate the database once, before the schedules start)
+        self._keep_listed_feeds()  # the config's [[feeds]] are polled on schedule too, as by `storywatch poll`
         # Scheduled runs load the config file themselves; a database given with --db reaches them
         # through the environment of the runs this process starts, never as a stored parameter.
         os.environ["STORYWATCH_DATABASE_URL"] = self.settings.database_url
         if self.settings.config_file:
             os.environ["STORYWATCH_CONFIG"] = str(self.settings.config_file)
-        with self._listening():
-            progress.note(
-                f"Polling every {self.settings.schedules.poll_every_minutes} min and checking overdue threads "
-                f"every {self.settings.schedules.overdue_check_every_minutes} min; Ctrl-C stops."
-            )
-            prefect_serve(*deployments(self.settings), print_starting_message=False)
+        try:
+            with self._listening():
+                where = (
+                    f"storywatch's local Prefect server, {ours.url.removesuffix('/api')}"
+                    if ours
+                    else os.environ["PREFECT_API_URL"]
+                )
+                progress.note(
+                    f"Serving the schedules on {where}: polling every {self.settings.schedules.poll_every_minutes} "
+                    f"min, delivery every minute, overdue threads every "
+                    f"{self.settings.schedules.overdue_check_every_minutes} min; Ctrl-C stops."
+                )
+                prefect_serve(*deployments(self.settings), print_starting_message=False)
+        finally:
+            if ours is not None:
+                ours.stop()
 
     # ---------------------------------------------------------------------------------- export
 
@@ -835,6 +875,8 @@ def _feed_status(feed: Feed, *, healthy: bool) -> FeedStatus:
         healthy=healthy,
         last_error=feed.last_error,
         disabled_reason=feed.disabled_reason,
+        last_warning=feed.last_warning,
+        interval_minutes=round(feed.current_interval_seconds / 60, 1) if feed.current_interval_seconds else None,
     )
 
 

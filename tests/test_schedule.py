@@ -1,10 +1,7 @@
-"""The schedule the config describes, and serve's refusal to pretend without a real Prefect server."""
+"""The schedule the config describes (tests/test_serve.py runs it on a real Prefect server)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,23 +21,12 @@ def test_deployments_follow_the_configured_schedules(tmp_path: Path) -> None:
     assert (poll.name, overdue.name, deliver.name) == ("storywatch-poll", "storywatch-overdue", "storywatch-deliver")
     assert poll.schedules[0].schedule.interval == timedelta(minutes=7)
     assert overdue.schedules[0].schedule.interval == timedelta(minutes=90)
-    assert deliver.schedules[0].schedule.interval == timedelta(minutes=1)  # the outbox: digests and retries fall due
+    assert deliver.schedules[0].schedule.interval == timedelta(minutes=1)
+    assert poll.concurrency_limit == 1, (
+        "a round never overlaps one still running"
+    )  # the outbox: digests and retries fall due
     # The config file's path travels, never the database URL or a secret: Prefect stores parameters.
     for deployment in (poll, overdue, deliver):
         assert deployment.parameters["config_file"] == str(config)
         assert not {"database_url", "settings", "smtp_url", "slack_webhook_url"} & set(deployment.parameters)
     assert poll.parameters["archive_dir"].endswith("warc")
-
-
-def test_serve_says_what_it_needs_without_a_prefect_server() -> None:
-    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    result = subprocess.run(
-        [sys.executable, "-c", "from storywatch.cli import main; main()", "serve"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-        cwd=ROOT,
-    )
-    assert result.returncode == 1
-    assert "prefect server start" in result.stderr and "PREFECT_API_URL" in result.stderr

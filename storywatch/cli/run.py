@@ -78,7 +78,7 @@ def poll(
 
 
 def serve(ctx: typer.Context) -> None:
-    """Poll and check for overdue threads on the config's schedules, until stopped (needs a Prefect server)."""
+    """Run the schedules until Ctrl-C: polling, delivery, overdue threads (on a local Prefect server of its own)."""
     open_app(ctx, listener=render.Notes()).serve()
 
 
