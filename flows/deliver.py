@@ -11,6 +11,7 @@ from prefect import flow
 
 from storywatch.core.config import Settings
 from storywatch.flows.replay import deliver_task
+from storywatch.flows.report import recorded
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import DeliverySummary
 
@@ -21,4 +22,7 @@ def deliver_flow(
 ) -> DeliverySummary:
     """Send what the outbox holds that is due: instant alerts, retries whose backoff ended, due digests."""
     settings = run_settings(settings, config_file)
-    return deliver_task(settings, quiet)
+    with recorded("storywatch-deliver", settings.database_url) as run:
+        run.summary = deliver_task(settings, quiet)
+    summary: DeliverySummary = run.summary
+    return summary

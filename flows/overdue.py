@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from storywatch.core.config import Settings
 from storywatch.flows import steps
 from storywatch.flows.replay import deliver_task
+from storywatch.flows.report import recorded
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import OverdueSummary
 
@@ -26,6 +27,8 @@ def overdue_flow(
 ) -> OverdueSummary:
     """Threads past their window on the wall clock (or ``now``) alert, then the outbox is delivered."""
     settings = run_settings(settings, config_file)
-    result = overdue_task(settings.database_url, now or datetime.now(UTC))
-    result.delivery = deliver_task(settings, quiet)
+    with recorded("storywatch-overdue", settings.database_url) as run:
+        result = overdue_task(settings.database_url, now or datetime.now(UTC))
+        result.delivery = deliver_task(settings, quiet)
+        run.summary = result
     return result

@@ -23,6 +23,7 @@ from storywatch.core.config import Polling, Settings
 from storywatch.core.terminal import loggable
 from storywatch.flows import steps
 from storywatch.flows.replay import deliver_task
+from storywatch.flows.report import recorded
 from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import CaptureReplaySummary, PollSummary
 from storywatch.sources.fetch import Fetcher, FetchPolicy
@@ -126,6 +127,21 @@ def poll_flow(
 ) -> PollSummary:
     """Poll the due feeds once (or ``feed_id``; every feed when ``force``) and alert on what is new."""
     settings = run_settings(settings, config_file)
+    with recorded("storywatch-poll", settings.database_url) as run:
+        run.summary = _poll(settings, feed_id, force, archive_dir, replay, quiet, now)
+    summary: PollSummary = run.summary
+    return summary
+
+
+def _poll(
+    settings: Settings,
+    feed_id: int | None,
+    force: bool,
+    archive_dir: str | None,
+    replay: list[str] | None,
+    quiet: bool,
+    now: datetime | None,
+) -> PollSummary:
     url = settings.database_url
     clock = now or datetime.now(UTC)
     requests = due_task(settings, clock, feed_id, force)

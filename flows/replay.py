@@ -11,6 +11,7 @@ from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
 from storywatch.core.terminal import loggable
 from storywatch.flows import steps
+from storywatch.flows.report import recorded
 from storywatch.flows.runtime import detection_params, resolve_secrets, run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
 from storywatch.sources.archive import failed_inputs, read_archives
@@ -67,7 +68,15 @@ def replay_flow(
 ) -> ReplaySummary:
     """Replay archives (JSONL, folders, plain-text articles) in publication order, batch by batch."""
     settings = run_settings(settings, config_file)
-    params = params or detection_params(settings)
+    with recorded("storywatch-replay", settings.database_url) as run:
+        run.summary = _replay(paths, settings, discover, batch_size, quiet, params or detection_params(settings))
+    summary: ReplaySummary = run.summary
+    return summary
+
+
+def _replay(
+    paths: list[str], settings: Settings, discover: bool, batch_size: int, quiet: bool, params: Params
+) -> ReplaySummary:
     url = settings.database_url
     read = read_archives_task(paths)
     summary = ReplaySummary(

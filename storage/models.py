@@ -190,6 +190,20 @@ class PageRetry(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Run(Base):
+    """One flow run and what it did: the last few are what `storywatch status` shows."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow: Mapped[str] = mapped_column(String(64))
+    prefect_run_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # "completed" | "failed"
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Storyline(Base):
     """A developing story storywatch tracks, with the evidence profile it is matched by."""
 

@@ -187,6 +187,37 @@ class ChannelCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class StorylineThreads:
+    """A storyline's open and overdue threads, for `storywatch status`."""
+
+    id: int
+    title: str
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """One flow run and what it did."""
+
+    flow: str
+    started_at: str
+    finished_at: str | None
+    outcome: str
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """`storywatch status`: feed health, threads, the outbox, and the last runs."""
+
+    feeds: list[FeedStatus]
+    storylines: list[StorylineThreads]
+    alerts: dict[str, int]  # pending, failed, delivered, retracted
+    runs: list[RunView]
+
+
+@dataclass(frozen=True, slots=True)
 class RetryOutcome:
     """`storywatch alerts retry`: the alerts made due again, and the round that sent them (unless --later)."""
 
@@ -405,6 +436,46 @@ class Storywatch:
         now = datetime.now(UTC)
         with self.database.sessions() as session:
             return [_feed_status(f, healthy=not feed_store.is_unhealthy(f, now)) for f in feed_store.all_feeds(session)]
+
+    def status(self, *, runs: int = 10) -> StatusView:
+        """Feed health, storylines with open and overdue threads, pending and failed alerts, the last runs."""
+        from sqlalchemy import func, select
+
+        from storywatch.core.enums import ThreadStatus
+        from storywatch.storage.models import Alert, Storyline, Thread
+        from storywatch.storage.runs import last_runs
+
+        feeds = self.list_feeds()
+        with self.database.sessions() as session:
+            counts: dict[int, dict[str, int]] = {}
+            for storyline_id, thread_status, n in session.execute(
+                select(Thread.storyline_id, Thread.status, func.count(Thread.id))
+                .where(Thread.status.in_([ThreadStatus.OPEN.value, ThreadStatus.OVERDUE.value]))
+                .group_by(Thread.storyline_id, Thread.status)
+            ):
+                counts.setdefault(storyline_id, {})[str(thread_status)] = int(n)
+            titles = {
+                i: t
+                for i, t in session.execute(select(Storyline.id, Storyline.title).where(Storyline.id.in_(list(counts))))
+            }
+            storylines = [
+                StorylineThreads(i, titles.get(i, ""), c.get("open", 0), c.get("overdue", 0))
+                for i, c in sorted(counts.items())
+            ]
+            alerts = {"pending": 0, "failed": 0, "delivered": 0, "retracted": 0}
+            for status, n in session.execute(select(Alert.status, func.count(Alert.id)).group_by(Alert.status)):
+                alerts[str(status)] = int(n)
+            recent = [
+                RunView(
+                    r.flow,
+                    r.started_at.isoformat(),
+                    r.finished_at.isoformat() if r.finished_at else None,
+                    r.outcome,
+                    dict(r.summary or {}),
+                )
+                for r in last_runs(session, runs)
+            ]
+        return StatusView(feeds=feeds, storylines=storylines, alerts=alerts, runs=recent)
 
     def remove_feed(self, feed_id: int) -> FeedRemoved:
         """Stop polling a feed (its articles stay)."""

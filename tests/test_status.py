@@ -1,0 +1,75 @@
+"""`storywatch status` and the run reports: what each run did, in the database and in Prefect's UI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from storywatch.cli import app as cli
+from storywatch.flows.report import delivery_markdown, poll_markdown
+from storywatch.flows.summaries import DeliverySummary, PollSummary
+from tests.helpers import SEED_FILE
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_the_markdown_reports_say_what_a_run_did() -> None:
+    poll = PollSummary(feeds=4, not_modified=1, failed=["feed https://a.example/rss: 503"] * 12, new_articles=3)
+    poll.detected.roles = {"follow-up": 2, "duplicate": 1}
+    text = poll_markdown(poll)
+    assert "| feeds polled | 4 (1 unchanged) |" in text and "| follow-ups | 2 |" in text
+    assert "**Feeds that failed** (12)" in text and "... and 2 more" in text
+    sent = delivery_markdown(DeliverySummary(sent=5, delivered=5, failed=[(9, "slack: Slack answered 404 no_service")]))
+    assert "| deliveries sent | 5 |" in sent and "alert 9: slack: Slack answered 404 no_service" in sent
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_status_after_a_replay_shows_threads_alerts_and_the_run(tmp_path: Path) -> None:
+    config = tmp_path / "sw.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path}/sw.db"\n[channels.console]\nenabled = false\n')
+    base = ["--config", str(config)]
+    assert runner.invoke(cli, [*base, "storylines", "add", "--from-file", str(SEED_FILE)]).exit_code == 0
+    replayed = runner.invoke(cli, [*base, "replay", "seeds/"], catch_exceptions=False)
+    assert replayed.exit_code == 0, replayed.output
+    result = runner.invoke(cli, [*base, "status", "--json"], catch_exceptions=False)
+    view = json.loads(result.stdout)
+    assert set(view) == {"feeds", "storylines", "alerts", "runs"}
+    [storyline] = view["storylines"]
+    assert storyline["id"] == 1 and storyline["open"] + storyline["overdue"] >= 1
+    assert view["alerts"]["delivered"] >= 10 and view["alerts"]["pending"] == view["alerts"]["failed"] == 0
+    [run] = [r for r in view["runs"] if r["flow"] == "storywatch-replay"]
+    assert run["outcome"] == "completed" and run["summary"]["new_articles"] == 34
+    text = runner.invoke(cli, [*base, "status"], catch_exceptions=False).stdout
+    assert "storywatch-replay" in text and "completed" in text and "34 new articles" in text
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["storywatch-replay"]))
+        )
+    assert artifacts and "| new articles | 34 |" in str(artifacts[0].data)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_failed_run_is_recorded_as_failed(tmp_path: Path) -> None:
+    from storywatch.flows.deliver import deliver_flow
+    from storywatch.storage import open_database
+    from storywatch.storage.runs import last_runs
+
+    config = tmp_path / "sw.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{tmp_path}/sw.db"\nwebhook_url = "prefect-secret:missing-block-for-status"\n'
+    )
+    with pytest.raises(Exception, match="missing-block-for-status"):
+        deliver_flow(config_file=str(config))
+    db = open_database(f"sqlite:///{tmp_path}/sw.db")
+    with db.sessions() as session:
+        [run] = last_runs(session)
+        assert run.flow == "storywatch-deliver" and run.outcome == "failed" and "ConfigError" in run.summary["error"]
+    db.dispose()
