@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storywatch.core.terminal import loggable
-from storywatch.flows.summaries import DeliverySummary, OverdueSummary, PollSummary, ReplaySummary
+from storywatch.flows.summaries import (
+    DeliverySummary,
+    HousekeepingSummary,
+    OverdueSummary,
+    PollSummary,
+    ReplaySummary,
+)
 
 LISTED = 10
 """Problems listed per section before the rest are counted."""
@@ -95,7 +101,16 @@ def replay_markdown(summary: ReplaySummary) -> str:
     return "\n".join(lines) + "\n"
 
 
+def housekeeping_markdown(summary: HousekeepingSummary) -> str:
+    return (
+        "# Housekeeping\n\n"
+        f"{summary.captures_deleted} WARC capture(s) deleted ({summary.capture_bytes_freed / 1e6:.1f} MB); "
+        f"{summary.articles_deleted} unused article(s) forgotten.\n"
+    )
+
+
 RENDERERS: dict[type, Any] = {
+    HousekeepingSummary: housekeeping_markdown,
     PollSummary: poll_markdown,
     DeliverySummary: delivery_markdown,
     OverdueSummary: overdue_markdown,

@@ -1,4 +1,4 @@
-"""The schedule: polling every N minutes, the overdue check every M, delivery every minute, as Prefect deployments.
+"""The schedule: polling every N minutes, the overdue check every M, delivery every minute, housekeeping daily.
 
 `storywatch serve` serves them; a real Prefect server (`prefect server start`) runs the
 schedules (the temporary one a plain run starts has no scheduler). A deployment's parameters
@@ -14,6 +14,7 @@ from typing import Any
 
 from storywatch.core.config import Settings
 from storywatch.flows.deliver import deliver_flow
+from storywatch.flows.housekeeping import housekeeping_flow
 from storywatch.flows.overdue import overdue_flow
 from storywatch.flows.poll import poll_flow
 
@@ -40,6 +41,13 @@ def deployments(settings: Settings) -> list[Any]:
             interval=timedelta(minutes=1),
             parameters={"config_file": config_file},
             description="Send due alerts: retries after their backoff, deferred ones after quiet hours, digests.",
+            concurrency_limit=1,
+        ),
+        housekeeping_flow.to_deployment(
+            name="storywatch-housekeeping",
+            interval=timedelta(days=1),
+            parameters={"config_file": config_file},
+            description="Delete WARC captures and unused articles past their retention ([retention]).",
             concurrency_limit=1,
         ),
     ]

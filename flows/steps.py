@@ -10,6 +10,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from storywatch.core.config import Polling
 from storywatch.core.errors import ConfigError
 from storywatch.core.records import ArticleRecord
 from storywatch.core.secrets import SecretBox
-from storywatch.flows.summaries import DeliverySummary, DetectSummary, OverdueSummary
+from storywatch.flows.summaries import DeliverySummary, DetectSummary, HousekeepingSummary, OverdueSummary
 from storywatch.sources.cadence import next_interval
 from storywatch.sources.dedupe import link_near_duplicates
 from storywatch.sources.fetch import backoff_delay
@@ -336,3 +337,31 @@ def _record_failed_store(session: Session, feed: Feed, why: str, *, now: datetim
     feed_store.record_failure(
         session, feed, now=now, status=feed.last_status, error=f"entries could not be stored: {why}", delay=delay
     )
+
+
+CAPTURE_PATTERN = "storywatch-*.warc.gz"
+"""The captures a live poll writes (``sources.warc.capture``): the only files housekeeping deletes."""
+
+
+def housekeep(
+    url: str, capture_dir: Path | None, *, captures_days: int, articles_days: int, now: datetime
+) -> HousekeepingSummary:
+    """Delete poll captures older than ``captures_days`` and unused articles older than ``articles_days`` (0: keep)."""
+    from storywatch.storage.retention import forget_unused_articles
+
+    summary = HousekeepingSummary()
+    if captures_days and capture_dir is not None and capture_dir.is_dir():
+        cutoff = (now - timedelta(days=captures_days)).timestamp()
+        for path in sorted(capture_dir.glob(CAPTURE_PATTERN)):
+            try:
+                stat = path.stat()
+                if stat.st_mtime < cutoff:
+                    path.unlink()
+                    summary.captures_deleted += 1
+                    summary.capture_bytes_freed += stat.st_size
+            except OSError:
+                continue  # gone already, or not ours to delete: the next run tries again
+    if articles_days:
+        with database(url).transaction() as session:
+            summary.articles_deleted = forget_unused_articles(session, now - timedelta(days=articles_days))
+    return summary

@@ -103,3 +103,12 @@ class OverdueSummary:
     overdue: int = 0
     alerts: list[int] = field(default_factory=list)
     delivery: DeliverySummary = field(default_factory=DeliverySummary)
+
+
+@dataclass(slots=True)
+class HousekeepingSummary:
+    """The daily housekeeping run: what it forgot."""
+
+    captures_deleted: int = 0
+    capture_bytes_freed: int = 0
+    articles_deleted: int = 0

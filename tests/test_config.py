@@ -225,7 +225,7 @@ def test_template_parses_and_loads_as_the_defaults(tmp_path: Path) -> None:
     path = write_config_template(tmp_path / "new" / "folder" / "storywatch.toml")
     assert path.is_file()
     parsed = tomllib.loads(path.read_text(encoding="utf-8"))
-    assert set(parsed) == {"channels", "delivery", "polling", "schedules"}
+    assert set(parsed) == {"channels", "delivery", "polling", "retention", "schedules"}
     from_template = load_settings(path)
     assert from_template.config_file == path
     assert from_template.model_dump(exclude={"config_file"}) == load_settings().model_dump(exclude={"config_file"})

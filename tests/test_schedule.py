@@ -17,7 +17,7 @@ def test_deployments_follow_the_configured_schedules(tmp_path: Path) -> None:
         'database_url = "sqlite:///x.db"\n[schedules]\npoll_every_minutes = 7\noverdue_check_every_minutes = 90\n',
         encoding="utf-8",
     )
-    poll, overdue, deliver = deployments(load_settings(config))
+    poll, overdue, deliver, housekeeping = deployments(load_settings(config))
     assert (poll.name, overdue.name, deliver.name) == ("storywatch-poll", "storywatch-overdue", "storywatch-deliver")
     assert poll.schedules[0].schedule.interval == timedelta(minutes=7)
     assert overdue.schedules[0].schedule.interval == timedelta(minutes=90)
@@ -26,7 +26,7 @@ def test_deployments_follow_the_configured_schedules(tmp_path: Path) -> None:
         "a round never overlaps one still running"
     )  # the outbox: digests and retries fall due
     # The config file's path travels, never the database URL or a secret: Prefect stores parameters.
-    for deployment in (poll, overdue, deliver):
+    for deployment in (poll, overdue, deliver, housekeeping):
         assert deployment.parameters["config_file"] == str(config)
         assert not {"database_url", "settings", "smtp_url", "slack_webhook_url"} & set(deployment.parameters)
     assert poll.parameters["archive_dir"].endswith("warc")

@@ -93,6 +93,15 @@ class Polling(BaseModel):
     page_attempts: int = Field(default=3, ge=1)  # failed page fetches before a title-only entry is kept by its headline
 
 
+class Retention(BaseModel):
+    """What the daily housekeeping run forgets (0 keeps it for ever)."""
+
+    model_config = STRICT
+
+    captures_days: int = Field(default=90, ge=0)  # WARC captures of live polls older than this are deleted
+    articles_days: int = Field(default=0, ge=0)  # articles in no storyline, with no alert, older than this
+
+
 class Schedules(BaseModel):
     model_config = STRICT
 
@@ -126,6 +135,7 @@ class Settings(BaseSettings):
     channels: Channels = Channels()
     schedules: Schedules = Schedules()
     polling: Polling = Polling()
+    retention: Retention = Retention()
     detection: Detection = Detection()
     delivery: Delivery = Delivery()
     # Alert channels: each one is on when its settings are given. Secrets (the webhook URLs, the
@@ -317,6 +327,12 @@ max_attempts = 8
 min_interval_minutes = 5
 max_interval_minutes = 720
 page_attempts = 3
+
+[retention]
+# The daily housekeeping run deletes WARC captures older than captures_days, and articles that
+# joined no storyline and raised no alert older than articles_days (0 keeps them for ever).
+captures_days = 90
+articles_days = 0
 
 [schedules]
 # How often the scheduled flow polls every feed, and checks for overdue threads.
