@@ -7,6 +7,7 @@ waiting for the clock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -108,6 +109,15 @@ def _run_deployment(api: str, name: str) -> str:
     return flow_run_id
 
 
+def _kill(process: subprocess.Popen[str], home: Path) -> None:
+    """A failed test leaves neither serve nor its server (which runs in a session of its own) behind."""
+    process.kill()
+    state = _state(home)
+    if state:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(int(state["pid"]), signal.SIGKILL)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -173,7 +183,7 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
             assert deployment["parameters"].get("config_file") == str(config)
         _run_deployment(api, "storywatch-poll")
     except BaseException:
-        first.kill()
+        _kill(first, home)
         raise
     output = stop(first, state["pid"])
     assert "Traceback" not in output, output
@@ -209,7 +219,7 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
         flows = {f["id"]: f["name"] for f in httpx.post(f"{state['url']}/flows/filter", json={}, timeout=30).json()}
         assert "storywatch-replay" in {flows.get(r["flow_id"]) for r in runs}
     except BaseException:
-        second.kill()
+        _kill(second, home)
         raise
     stop(second, state["pid"])
     with db.sessions() as session:
