@@ -28,7 +28,15 @@ from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import CaptureReplaySummary, PollSummary
 from storywatch.sources.fetch import Fetcher, FetchPolicy
 from storywatch.sources.netguard import guarded_http_transport
-from storywatch.sources.poll import FeedPoll, FeedRequest, NewEntry, PageResults, fetch_articles, poll_feeds
+from storywatch.sources.poll import (
+    FeedPoll,
+    FeedRequest,
+    NewEntry,
+    PageResults,
+    clean_workers,
+    fetch_articles,
+    poll_feeds,
+)
 from storywatch.sources.warc import RecordingTransport, WarcReplayTransport, capture_feeds
 from storywatch.storage import feeds as feed_store
 from storywatch.storylines import Params
@@ -88,12 +96,16 @@ def record_task(database_url: str, polls: list[FeedPoll], now: datetime) -> list
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE)
-def fetch_pages_task(entries: list[NewEntry], archive_dir: str | None, replay: list[str] | None) -> PageResults:
-    """Fetch and clean every new entry's page at once; fall back to the feed's text when a page fails."""
+def fetch_pages_task(
+    entries: list[NewEntry], archive_dir: str | None, replay: list[str] | None, workers: int = 1
+) -> PageResults:
+    """Fetch every new entry's page at once and clean them (in ``workers`` processes); the feed's text when a page fails."""
     if not entries:
         return PageResults()
     result = asyncio.run(
-        _with_fetcher(lambda f: fetch_articles(entries, f), FetchPolicy.for_pages(), archive_dir, replay)
+        _with_fetcher(
+            lambda f: fetch_articles(entries, f, workers=workers), FetchPolicy.for_pages(), archive_dir, replay
+        )
     )
     logger = get_run_logger()
     for problem in result.problems:
@@ -149,7 +161,7 @@ def _poll(
     polls = fetch_feeds_task(requests, archive_dir, replay)
     progress.advance("poll", len(requests))
     entries = record_task(url, polls, clock)
-    pages = fetch_pages_task(entries, archive_dir, replay)
+    pages = fetch_pages_task(entries, archive_dir, replay, clean_workers(settings.polling.clean_workers))
     stored = store_polled_task(url, polls, pages, clock, detection_params(settings), settings.polling)
     summary = PollSummary(
         feeds=len(requests),

@@ -50,9 +50,12 @@ def primary_language(value: str | None) -> str | None:
     return tag if _LANGUAGE.fullmatch(tag) else None
 
 
-def clean_html(html: str | bytes, url: str | None = None) -> CleanedPage:
+def clean_html(html: str | bytes, url: str | None = None, *, dated: bool = False) -> CleanedPage:
     """Extract the main text, title, publication date, language and canonical URL of a page.
 
+    ``dated``: the feed already gave the publication date, so trafilatura's metadata pass (and
+    its date search, the costliest part of cleaning) is skipped, and so is the page's own date:
+    title, language and canonical URL come from the page's head, ``published`` is None.
     Raises CleaningError when the page holds no article text.
     """
     where = url or "(no URL)"
@@ -61,13 +64,13 @@ def clean_html(html: str | bytes, url: str | None = None) -> CleanedPage:
     tree = load_html(html)
     if tree is None:
         raise CleaningError(f"page {where} is not HTML that can be read")
-    hints = _PageHints.read(tree, url)  # before trafilatura, which prunes its copy of the tree
+    hints = _PageHints.read(tree, url, dates=not dated)  # before trafilatura, which prunes its copy of the tree
     document = trafilatura.bare_extraction(
         tree,
         url=url,
         include_comments=False,
         include_tables=True,
-        with_metadata=True,
+        with_metadata=not dated,
         date_extraction_params={
             "original_date": True,
             "extensive_search": True,
@@ -78,6 +81,14 @@ def clean_html(html: str | bytes, url: str | None = None) -> CleanedPage:
     text = (getattr(document, "text", None) or "").strip() if document is not None else ""
     if not text:
         raise CleaningError(f"no article text found in page {where}")
+    if dated:
+        return CleanedPage(
+            text=text,
+            title=hints.title,
+            published=hints.published,
+            language=hints.language,
+            canonical_url=canonical_url(address) if (address := hints.canonical or url) else None,
+        )
     return CleanedPage(
         text=text,
         title=getattr(document, "title", None) or hints.title,
@@ -96,7 +107,7 @@ def article_text(html: str, url: str) -> str | None:
 
 
 def clean_or_fallback(
-    html: str | bytes | None, url: str, *, feed_text: str | None, min_chars: int = 200
+    html: str | bytes | None, url: str, *, feed_text: str | None, min_chars: int = 200, dated: bool = False
 ) -> tuple[CleanedPage, bool]:
     """The cleaned page and False; or, when the page is missing or gives under ``min_chars``
     characters, the longer of its text and the feed's own text, and True (partial).
@@ -108,7 +119,7 @@ def clean_or_fallback(
     problem = "no page"
     if html:
         try:
-            page = clean_html(html, url)
+            page = clean_html(html, url, dated=dated)
         except CleaningError as exc:
             problem = str(exc)
         else:
@@ -133,7 +144,7 @@ class _PageHints:
     published: datetime | None  # an explicit, time-zoned publication time from the page metadata
 
     @classmethod
-    def read(cls, tree: HtmlElement, url: str | None) -> _PageHints:
+    def read(cls, tree: HtmlElement, url: str | None, *, dates: bool = True) -> _PageHints:
         canonical = None
         for link in tree.iterfind(".//link[@href]"):
             if "canonical" in (link.get("rel") or "").lower().split():
@@ -151,9 +162,9 @@ class _PageHints:
                 or (meta.get("http-equiv") or "").lower() == "content-language"
             ):
                 language = primary_language(meta.get("content"))
-            if published is None and key in _PUBLISHED_META:
+            if dates and published is None and key in _PUBLISHED_META:
                 published = aware_iso(meta.get("content"))
-        if published is None:
+        if dates and published is None:
             published = _json_ld_published(tree)
         title_element = tree.find(".//title")
         title = " ".join(title_element.text_content().split()) if title_element is not None else ""

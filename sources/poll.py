@@ -7,6 +7,7 @@ for that feed and never stops the round.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -119,17 +120,26 @@ class PageResults:
     retry: list[NewEntry] = field(default_factory=list)  # page unreachable and no text in the feed
 
 
-async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher) -> PageResults:
-    """Fetch and clean each new entry's page; fall back to the feed's own text, marked partial."""
+POOL_MIN_PAGES = 16
+"""Fewer pages than this are cleaned in this process: starting worker processes would cost more."""
+
+
+def clean_workers(configured: int) -> int:
+    """Processes to clean pages in: the configured number, or one per core (0)."""
+    return configured if configured > 0 else max(os.cpu_count() or 1, 1)
+
+
+async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher, *, workers: int = 1) -> PageResults:
+    """Fetch and clean each new entry's page; fall back to the feed's own text, marked partial.
+
+    Fetching is concurrent (asyncio); cleaning is CPU-bound, so with ``workers`` > 1 and enough
+    pages it runs in that many processes.
+    """
     links = [e.entry.link for e in entries if e.entry.link]
     answers = iter(await fetcher.fetch_many(FetchTarget(link, max_bytes=PAGE_MAX_BYTES) for link in links))
+    pairs = [(new, next(answers) if new.entry.link else None) for new in entries]
     results = PageResults()
-    for new in entries:
-        answer = next(answers) if new.entry.link else None
-        try:
-            record, problem = _article(new, answer)
-        except Exception as exc:  # one hostile page must not cost the round its other articles
-            record, problem = None, f"{new.entry.link}: could not be cleaned ({type(exc).__name__}: {exc})"
+    for (new, answer), (record, problem) in zip(pairs, clean_all(pairs, workers), strict=True):
         if problem:
             results.problems.append(problem)
         if record is not None:
@@ -137,6 +147,40 @@ async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher) -> PageResul
         elif isinstance(answer, FetchError):
             results.retry.append(new)
     return results
+
+
+Cleaned = tuple[ArticleRecord | None, str | None]
+
+
+def clean_all(pairs: list[tuple[NewEntry, FetchResult | FetchError | None]], workers: int) -> list[Cleaned]:
+    """Each entry's article (or why not), in order; in a pool of processes when it pays.
+
+    A worker that dies (a page that crashes the parser) costs the pool, not the round: what is
+    left is cleaned here.
+    """
+    if workers <= 1 or len(pairs) < POOL_MIN_PAGES:
+        return [_article_or_problem(new, answer) for new, answer in pairs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    done: list[Cleaned] = []
+    context = multiprocessing.get_context("forkserver")  # never fork a process that runs threads
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(pairs)), mp_context=context) as pool:
+            chunk = max(1, min(32, len(pairs) // (workers * 4)))
+            for outcome in pool.map(_article_or_problem, *zip(*pairs, strict=True), chunksize=chunk):
+                done.append(outcome)
+    except BrokenProcessPool:
+        pass
+    return done + [_article_or_problem(new, answer) for new, answer in pairs[len(done) :]]
+
+
+def _article_or_problem(new: NewEntry, answer: FetchResult | FetchError | None) -> Cleaned:
+    try:
+        return _article(new, answer)
+    except Exception as exc:  # one hostile page must not cost the round its other articles
+        return None, f"{new.entry.link}: could not be cleaned ({type(exc).__name__}: {exc})"
 
 
 def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[ArticleRecord | None, str | None]:
@@ -153,6 +197,7 @@ def _article(new: NewEntry, answer: FetchResult | FetchError | None) -> tuple[Ar
             url,
             feed_text=entry.text,
             min_chars=MIN_PAGE_CHARS,
+            dated=entry.published is not None,  # the feed's date is the one kept: no date search
         )
     except SourceError as exc:
         return None, f"{problem or url}: {exc}" if problem else f"entry {entry.identity}: {exc}"

@@ -185,3 +185,34 @@ def test_article_text_on_the_annotated_pages(shared_data: Path) -> None:
     assert result["pages"] == 120 and not result["errors"]
     assert result["f1"] >= 0.90, result
     assert result["precision"] >= 0.90 and result["recall"] >= 0.90
+
+
+def test_a_pool_of_cleaning_processes_gives_what_cleaning_here_gives() -> None:
+    """Pages are cleaned in worker processes when a round has many; the articles are the same, in order."""
+    from storywatch.sources.entries import FeedEntry
+    from storywatch.sources.errors import ConnectError
+    from storywatch.sources.fetch import FetchResult
+    from storywatch.sources.poll import POOL_MIN_PAGES, NewEntry, clean_all
+
+    def page(n: int) -> bytes:
+        body = "".join(
+            f"<p>Report {n}, part {k}: the harbour authority of Velmora counted the ships waiting at anchor.</p>"
+            for k in range(5)
+        )
+        return f"<html lang='en'><head><title>Report {n}</title></head><body><article>{body}</article></body></html>".encode()
+
+    pairs = []
+    for n in range(POOL_MIN_PAGES + 4):
+        url = f"https://harbour.example/reports/{n}"
+        entry = FeedEntry(guid=f"r-{n}", link=url, title=f"Report {n}", summary=None, content=None, published=None)
+        answer = (
+            ConnectError(f"{url}: refused")
+            if n == 3
+            else FetchResult(url, 200, {"content-type": "text/html"}, page(n), [], None, False, 0.01)
+        )
+        pairs.append((NewEntry(1, "Harbour", entry), answer))
+    here = clean_all(pairs, workers=1)
+    pooled = clean_all(pairs, workers=2)
+    assert [(r.url, r.text) if r else None for r, _ in pooled] == [(r.url, r.text) if r else None for r, _ in here]
+    assert pooled[3][0] is None and "refused" in (pooled[3][1] or "")
+    assert sum(r is not None for r, _ in pooled) == len(pairs) - 1

@@ -91,6 +91,7 @@ class Polling(BaseModel):
     min_interval_minutes: int = Field(default=5, ge=1)  # a busy feed is polled at most this often
     max_interval_minutes: int = Field(default=720, ge=1)  # a quiet one at least this often (unless its ttl says less)
     page_attempts: int = Field(default=3, ge=1)  # failed page fetches before a title-only entry is kept by its headline
+    clean_workers: int = Field(default=0, ge=0)  # processes that clean pages; 0: one per core
 
 
 class Retention(BaseModel):
@@ -327,6 +328,9 @@ max_attempts = 8
 min_interval_minutes = 5
 max_interval_minutes = 720
 page_attempts = 3
+# Cleaning pages is CPU-bound: a round with many new pages cleans them in this many processes
+# (0: one per core).
+clean_workers = 0
 
 [retention]
 # The daily housekeeping run deletes WARC captures older than captures_days, and articles that
