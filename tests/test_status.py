@@ -53,7 +53,8 @@ def test_status_after_a_replay_shows_threads_alerts_and_the_run(tmp_path: Path) 
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["storywatch-replay"]))
         )
-    assert artifacts and "| new articles | 34 |" in str(artifacts[0].data)
+    # The harness's server is the session's: other tests' replays published theirs too.
+    assert any("| new articles | 34 |" in str(a.data) for a in artifacts)
 
 
 @pytest.mark.usefixtures("prefect_harness")
