@@ -97,7 +97,14 @@ def _state(home: Path) -> dict[str, Any] | None:
 def _run_deployment(api: str, name: str) -> str:
     deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()
     [deployment] = [d for d in deployments if d["name"] == name]
-    run = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run", json={}, timeout=30).json()
+
+    def created() -> dict[str, Any] | None:
+        # serve registers its deployments one after another: a run asked for too early is refused
+        answer = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run", json={}, timeout=30)
+        body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+        return body if answer.status_code < 300 and isinstance(body, dict) and "id" in body else None
+
+    run = _wait(f"a {name} run to be created", created, 60)
     flow_run_id: str = run["id"]
 
     def finished() -> str | None:
@@ -173,11 +180,16 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
         assert api.startswith("http://127.0.0.1:")
         _wait(
             "the deployments",
-            lambda: len(httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()) >= 3,
+            lambda: len(httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()) >= 4,
             120,
         )
         deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()
-        assert {d["name"] for d in deployments} >= {"storywatch-poll", "storywatch-deliver", "storywatch-overdue"}
+        assert {d["name"] for d in deployments} == {
+            "storywatch-poll",
+            "storywatch-deliver",
+            "storywatch-overdue",
+            "storywatch-housekeeping",
+        }
         for deployment in deployments:
             assert SMTP_PASSWORD not in json.dumps(deployment["parameters"]), "no secret in a deployment"
             assert deployment["parameters"].get("config_file") == str(config)
@@ -198,7 +210,7 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
         state = _wait("the local Prefect server again", lambda: _state(home), 240)
         _wait(
             "the deployments again",
-            lambda: len(httpx.post(f"{state['url']}/deployments/filter", json={}, timeout=30).json()) >= 3,
+            lambda: len(httpx.post(f"{state['url']}/deployments/filter", json={}, timeout=30).json()) >= 4,
             120,
         )
         _run_deployment(state["url"], "storywatch-poll")
