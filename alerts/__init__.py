@@ -8,7 +8,6 @@ from storywatch.alerts.channels import (
     build_channels,
     check_channels,
     enabled_channels,
-    planned_channels,
     register_channel,
 )
 from storywatch.alerts.errors import DeliveryError
@@ -25,6 +24,5 @@ __all__ = [
     "check_channels",
     "deliver",
     "enabled_channels",
-    "planned_channels",
     "register_channel",
 ]

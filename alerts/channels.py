@@ -111,15 +111,6 @@ def check_channels(settings: Settings) -> list[str]:
     return names
 
 
-def planned_channels(settings: Settings) -> list[str]:
-    """The channels every alert is planned for: those the settings turn on, but the terminal.
-
-    The terminal is the run's own screen, not a destination: a quiet run, or a scheduled one,
-    does not leave alerts waiting for it.
-    """
-    return [name for name in check_channels(settings) if name != "console"]
-
-
 def enabled_channels(settings: Settings, *, console: bool = True) -> list[Channel]:
     """The channels the settings turn on (without the terminal unless ``console``)."""
     return build_channels(settings, console=console)

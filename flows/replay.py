@@ -5,14 +5,13 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from storywatch.alerts import enabled_channels, planned_channels
 from storywatch.core import progress
 from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
 from storywatch.core.terminal import loggable
 from storywatch.flows import steps
 from storywatch.flows.report import recorded
-from storywatch.flows.runtime import detection_params, resolve_secrets, run_settings
+from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
 from storywatch.sources.archive import failed_inputs, read_archives
 from storywatch.sources.records import ArchiveRead
@@ -46,14 +45,7 @@ def detect_task(database_url: str, discover: bool, params: Params | None = None)
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
 def deliver_task(settings: Settings, quiet: bool) -> DeliverySummary:
     """Send due alerts to the channels the run's settings enable (the terminal unless ``quiet``)."""
-    settings = resolve_secrets(settings)
-    return steps.deliver(
-        settings.database_url,
-        enabled_channels(settings, console=not quiet),
-        lease_seconds=settings.delivery.lease_seconds,
-        max_attempts=settings.delivery.max_attempts,
-        planned=planned_channels(settings),
-    )
+    return steps.deliver_configured(settings, console=not quiet)
 
 
 @flow(name="storywatch-replay", log_prints=False, validate_parameters=False)

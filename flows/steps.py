@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storywatch.alerts import Channel, outbox
-from storywatch.core.config import Polling
+from storywatch.core.config import Polling, Settings
 from storywatch.core.errors import ConfigError
 from storywatch.core.records import ArticleRecord
 from storywatch.core.secrets import SecretBox
@@ -147,6 +147,26 @@ def deliver(
         retrying=list(report.retrying),
         deferred=report.deferred,
         digests=report.digests,
+    )
+
+
+def deliver_configured(settings: Settings, *, console: bool) -> DeliverySummary:
+    """One round of the outbox on the channels the settings turn on (secrets resolved here, where it runs).
+
+    Every alert is planned for each of those channels but the terminal, which is the run's own
+    screen and joins only when ``console``: a quiet run never leaves alerts waiting for it.
+    """
+    from storywatch.alerts import enabled_channels
+    from storywatch.flows.runtime import resolve_secrets
+
+    settings = resolve_secrets(settings)
+    channels = enabled_channels(settings, console=console)
+    return deliver(
+        settings.database_url,
+        channels,
+        lease_seconds=settings.delivery.lease_seconds,
+        max_attempts=settings.delivery.max_attempts,
+        planned=[c.name for c in channels if c.name != "console"],
     )
 
 

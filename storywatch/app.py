@@ -665,20 +665,10 @@ class Storywatch:
 
     def deliver_alerts(self, *, console: bool = True) -> DeliverySummary:
         """One round of the outbox: send what is due on every configured channel, record each outcome."""
-        from storywatch.alerts import build_channels, planned_channels
         from storywatch.flows import steps
-        from storywatch.flows.runtime import resolve_secrets
 
-        settings = resolve_secrets(self.settings)
-        channels = build_channels(settings, console=console)
         self.database  # noqa: B018  # created or migrated before the round
-        return steps.deliver(
-            settings.database_url,
-            channels,
-            lease_seconds=settings.delivery.lease_seconds,
-            max_attempts=settings.delivery.max_attempts,
-            planned=planned_channels(settings),
-        )
+        return steps.deliver_configured(self.settings, console=console)
 
     def test_channels(self, only: Sequence[str] = ()) -> list[ChannelCheck]:
         """Send a test message to each configured channel (or those named) and say plainly what failed."""

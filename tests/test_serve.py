@@ -94,6 +94,17 @@ def _state(home: Path) -> dict[str, Any] | None:
         return None
 
 
+def _deployments(api: str, expected: int = 4) -> list[dict[str, Any]]:
+    """The server's deployments, once serve has registered all ``expected`` of them."""
+
+    def listed() -> list[dict[str, Any]] | None:
+        found = httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()
+        return found if len(found) >= expected else None
+
+    found: list[dict[str, Any]] = _wait("the deployments", listed, 120)
+    return found
+
+
 def _run_deployment(api: str, name: str) -> str:
     deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()
     [deployment] = [d for d in deployments if d["name"] == name]
@@ -178,12 +189,7 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
         state = _wait("the local Prefect server", lambda: _state(home), 240)
         api = state["url"]
         assert api.startswith("http://127.0.0.1:")
-        _wait(
-            "the deployments",
-            lambda: len(httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()) >= 4,
-            120,
-        )
-        deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=30).json()
+        deployments = _deployments(api)
         assert {d["name"] for d in deployments} == {
             "storywatch-poll",
             "storywatch-deliver",
@@ -208,11 +214,7 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
     second = serve()
     try:
         state = _wait("the local Prefect server again", lambda: _state(home), 240)
-        _wait(
-            "the deployments again",
-            lambda: len(httpx.post(f"{state['url']}/deployments/filter", json={}, timeout=30).json()) >= 4,
-            120,
-        )
+        _deployments(state["url"])
         _run_deployment(state["url"], "storywatch-poll")
         # A one-off command finds serve's server and skips Prefect's temporary one.
         one = tmp_path / "one.jsonl"
