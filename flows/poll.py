@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,6 +27,7 @@ from storywatch.flows.report import recorded
 from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import CaptureReplaySummary, PollSummary
 from storywatch.sources.fetch import Fetcher, FetchPolicy
+from storywatch.sources.hostgate import DatabaseHostGate
 from storywatch.sources.netguard import guarded_http_transport
 from storywatch.sources.poll import (
     FeedPoll,
@@ -61,12 +62,25 @@ def _transport(archive_dir: str | None, replay: list[str] | None) -> tuple[httpx
     return None, True
 
 
+def _host_gate(database_url: str, policy: FetchPolicy) -> DatabaseHostGate | None:
+    """The host slots shared with other workers, on PostgreSQL (see ``sources.hostgate``)."""
+    database = steps.database(database_url)
+    if database.engine.dialect.name != "postgresql":
+        return None
+    return DatabaseHostGate(database, slots=policy.max_per_host, lease=timedelta(seconds=policy.total_timeout + 60))
+
+
 async def _with_fetcher(
-    job: Callable[[Fetcher], Awaitable[T]], policy: FetchPolicy, archive_dir: str | None, replay: list[str] | None
+    job: Callable[[Fetcher], Awaitable[T]],
+    policy: FetchPolicy,
+    archive_dir: str | None,
+    replay: list[str] | None,
+    database_url: str,
 ) -> T:
     transport, guard = _transport(archive_dir, replay)
+    gate = None if replay else _host_gate(database_url, policy)  # a replay never touches the network
     try:
-        async with Fetcher(policy, transport=transport, guard=guard) as fetcher:
+        async with Fetcher(policy, transport=transport, guard=guard, host_gate=gate) as fetcher:
             return await job(fetcher)
     finally:
         if isinstance(transport, RecordingTransport):
@@ -80,9 +94,13 @@ def due_task(settings: Settings, now: datetime, feed_id: int | None, force: bool
 
 
 @task(name="fetch-feeds", cache_policy=NO_CACHE)
-def fetch_feeds_task(requests: list[FeedRequest], archive_dir: str | None, replay: list[str] | None) -> list[FeedPoll]:
+def fetch_feeds_task(
+    database_url: str, requests: list[FeedRequest], archive_dir: str | None, replay: list[str] | None
+) -> list[FeedPoll]:
     """Fetch and parse every due feed at once, within the global and per-host limits."""
-    polls = asyncio.run(_with_fetcher(lambda f: poll_feeds(requests, f), FetchPolicy(), archive_dir, replay))
+    polls = asyncio.run(
+        _with_fetcher(lambda f: poll_feeds(requests, f), FetchPolicy(), archive_dir, replay, database_url)
+    )
     logger = get_run_logger()
     for poll in polls:
         if poll.error:
@@ -97,14 +115,18 @@ def record_task(database_url: str, polls: list[FeedPoll], now: datetime) -> list
 
 @task(name="fetch-pages", cache_policy=NO_CACHE)
 def fetch_pages_task(
-    entries: list[NewEntry], archive_dir: str | None, replay: list[str] | None, workers: int = 1
+    database_url: str, entries: list[NewEntry], archive_dir: str | None, replay: list[str] | None, workers: int = 1
 ) -> PageResults:
     """Fetch every new entry's page at once and clean them (in ``workers`` processes); the feed's text when a page fails."""
     if not entries:
         return PageResults()
     result = asyncio.run(
         _with_fetcher(
-            lambda f: fetch_articles(entries, f, workers=workers), FetchPolicy.for_pages(), archive_dir, replay
+            lambda f: fetch_articles(entries, f, workers=workers),
+            FetchPolicy.for_pages(),
+            archive_dir,
+            replay,
+            database_url,
         )
     )
     logger = get_run_logger()
@@ -158,10 +180,10 @@ def _poll(
     clock = now or datetime.now(UTC)
     requests = due_task(settings, clock, feed_id, force)
     progress.start("poll", len(requests))
-    polls = fetch_feeds_task(requests, archive_dir, replay)
+    polls = fetch_feeds_task(url, requests, archive_dir, replay)
     progress.advance("poll", len(requests))
     entries = record_task(url, polls, clock)
-    pages = fetch_pages_task(entries, archive_dir, replay, clean_workers(settings.polling.clean_workers))
+    pages = fetch_pages_task(url, entries, archive_dir, replay, clean_workers(settings.polling.clean_workers))
     stored = store_polled_task(url, polls, pages, clock, detection_params(settings), settings.polling)
     summary = PollSummary(
         feeds=len(requests),

@@ -173,18 +173,19 @@ def deliver_configured(settings: Settings, *, console: bool) -> DeliverySummary:
 def due_feeds(
     url: str, *, now: datetime, feed_id: int | None = None, force: bool = False, box: SecretBox | None = None
 ) -> list[FeedRequest]:
-    """The feeds to poll now (all of them, or ``feed_id``, when ``force``), with their validators.
+    """The feeds to poll now (all of them, or ``feed_id``, when ``force``), taken for this round, with their validators.
 
-    A private feed's password is opened with ``box`` for this round only.
+    A round started meanwhile (another worker, a one-off ``poll``) skips the feeds this one took
+    (``storage.feeds.claim_due_feeds``). A private feed's password is opened with ``box`` for this round only.
     """
     with database(url).transaction() as session:
         if force and feed_id is not None:
             found = feed_store.feed_by_id(session, feed_id)
-            rows = [found] if found is not None else []
+            rows = feed_store.claim([found] if found is not None else [], now)
         elif force:
-            rows = feed_store.all_feeds(session)
+            rows = feed_store.claim(feed_store.all_feeds(session), now)
         else:
-            rows = feed_store.due_feeds(session, now, feed_id=feed_id)
+            rows = feed_store.claim_due_feeds(session, now, feed_id=feed_id)
         return [_request(f, box) for f in rows]
 
 

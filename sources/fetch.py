@@ -17,6 +17,7 @@ import random
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple, Protocol, cast
@@ -128,13 +129,24 @@ class FetchTarget(NamedTuple):
     auth: tuple[str, str] | None = None  # (user, password) of a private feed, sent to its own origin only
 
 
+class HostGate(Protocol):
+    """What a fetch holds while it talks to a host, beyond this fetcher's own per-host limit.
+
+    Several workers on one database share the host's slots through one
+    (:class:`~sources.hostgate.DatabaseHostGate`), so politeness holds across machines.
+    """
+
+    def hold(self, host: str) -> AbstractAsyncContextManager[object]: ...
+
+
 class Fetcher:
     """An async HTTP fetcher; use as ``async with Fetcher(policy) as fetcher``.
 
     ``transport`` defaults to httpx's own. Every transport is wrapped in a
     :class:`~sources.netguard.GuardedTransport` unless ``guard=False`` (WARC replay, which never
     touches the network). ``allowed_hosts`` skip the private-address check (tests, on loopback).
-    Leaving the ``async with`` closes the transport, as httpx's clients do.
+    Leaving the ``async with`` closes the transport, as httpx's clients do. ``host_gate``, when
+    given, is held around each fetch too: the host's slots shared with other workers.
     """
 
     def __init__(
@@ -144,8 +156,10 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         guard: bool = True,
         allowed_hosts: Iterable[str] = (),
+        host_gate: HostGate | None = None,
     ) -> None:
         self.policy = policy or FetchPolicy()
+        self._host_gate = host_gate
         self._transport = transport
         self._guard = guard
         self._allowed_hosts = frozenset(allowed_hosts)
@@ -221,7 +235,7 @@ class Fetcher:
         # The host's slot first, so fetches queued behind a busy host hold no global slot.
         # Waiting for slots is not the server's fault: the total timeout starts after them.
         host = start.host.lower()
-        async with self._host_slot(host), self._all_hosts:
+        async with self._host_slot(host):
             failures = self._host_failures.get(host, 0)
             if failures >= self.policy.host_failure_limit:
                 # A host that cannot be reached is not tried once per page for minutes on end.
@@ -229,21 +243,37 @@ class Fetcher:
                     f"{redact_url(clean)}: not tried, {host} failed to connect {failures} times this round; "
                     "storywatch will try again next round"
                 )
-            started = time.monotonic()
-            try:
-                async with asyncio.timeout(self.policy.total_timeout):
-                    result = await self._exchange(client, start, headers, limit, started, auth)
-            except TimeoutError as exc:
-                self._host_failures[host] = failures + 1
-                raise FetchTimeout(
-                    f"{url} gave no complete answer within {self.policy.total_timeout:g} s; "
-                    "the server is slow or stalled; storywatch will try again later"
-                ) from exc
-            except (ConnectError, FetchTimeout):
-                self._host_failures[host] = self._host_failures.get(host, 0) + 1
-                raise
-            self._host_failures[host] = 0
-            return result
+            gate = self._host_gate.hold(host) if self._host_gate is not None else nullcontext()
+            async with gate, self._all_hosts:
+                return await self._timed(client, start, url, host, headers, limit, auth)
+
+    async def _timed(
+        self,
+        client: httpx.AsyncClient,
+        start: httpx.URL,
+        url: str,
+        host: str,
+        headers: dict[str, str],
+        limit: int,
+        auth: tuple[str, str] | None,
+    ) -> FetchResult:
+        """One exchange within the total timeout, counting the host's connection failures."""
+        failures = self._host_failures.get(host, 0)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.policy.total_timeout):
+                result = await self._exchange(client, start, headers, limit, started, auth)
+        except TimeoutError as exc:
+            self._host_failures[host] = failures + 1
+            raise FetchTimeout(
+                f"{url} gave no complete answer within {self.policy.total_timeout:g} s; "
+                "the server is slow or stalled; storywatch will try again later"
+            ) from exc
+        except (ConnectError, FetchTimeout):
+            self._host_failures[host] = self._host_failures.get(host, 0) + 1
+            raise
+        self._host_failures[host] = 0
+        return result
 
     async def fetch_many(self, targets: Iterable[str | FetchTarget]) -> list[FetchResult | FetchError]:
         """Fetch many URLs at once within the concurrency limits; results (or errors) in input order."""

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from storywatch.storage.locks import skip_locked
 from storywatch.storage.models import Article, Feed, FeedEntry, PageRetry, StorylineArticle, utcnow
 
 UNHEALTHY_AFTER = timedelta(hours=24)
@@ -70,12 +71,33 @@ def keep_listed_feed(session: Session, url: str, *, name: str | None, interval_m
     return feed
 
 
-def due_feeds(session: Session, now: datetime, *, feed_id: int | None = None) -> list[Feed]:
-    """Feeds whose next poll time has come (or one feed, asked for by id, whenever it is due)."""
-    statement = select(Feed).order_by(Feed.id)
+CLAIM_LEASE = timedelta(minutes=30)
+"""How long a round holds the feeds it took: past it, a round that died is taken over."""
+
+
+def claim_due_feeds(
+    session: Session, now: datetime, *, feed_id: int | None = None, lease: timedelta = CLAIM_LEASE
+) -> list[Feed]:
+    """Take the feeds whose next poll time has come (or one feed, by id, whenever it is due) for this round.
+
+    Their next poll time moves to ``now + lease``, so a round started meanwhile on another
+    worker skips them (on PostgreSQL, rows another round is claiming are skipped too); the
+    round's outcome then sets the real next poll time. A round that dies leaves them due again
+    when the lease ends.
+    """
+    statement = select(Feed).order_by(Feed.id).with_for_update(of=Feed, **skip_locked(session))
     if feed_id is not None:
-        return list(session.scalars(statement.where(Feed.id == feed_id)))
-    return [f for f in session.scalars(statement) if f.next_poll_at is None or f.next_poll_at <= now]
+        statement = statement.where(Feed.id == feed_id)
+    else:
+        statement = statement.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
+    return claim(list(session.scalars(statement)), now, lease=lease)
+
+
+def claim(feeds: list[Feed], now: datetime, *, lease: timedelta = CLAIM_LEASE) -> list[Feed]:
+    """Hold ``feeds`` for a round starting ``now`` (see :func:`claim_due_feeds`)."""
+    for feed in feeds:
+        feed.next_poll_at = now + lease
+    return feeds
 
 
 MAX_KEY = 2048  # the longest URL or entry identity stored as it is

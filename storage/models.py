@@ -190,6 +190,21 @@ class PageRetry(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class HostSlot(Base):
+    """One of a host's fetch slots, held by one fetcher until it ends: politeness across workers.
+
+    A host has at most ``FetchPolicy.max_per_host`` slots, so that many fetches at once from all
+    workers together. A held slot whose lease ran out (its worker died) is free to take.
+    """
+
+    __tablename__ = "host_slots"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
 class Run(Base):
     """One flow run and what it did: the last few are what `storywatch status` shows."""
 
