@@ -179,6 +179,23 @@ def _poll(
     url = settings.database_url
     clock = now or datetime.now(UTC)
     requests = due_task(settings, clock, feed_id, force)
+    try:
+        return _round(settings, requests, archive_dir, replay, quiet, clock)
+    except BaseException:
+        # The feeds this round took are due again at once, for Prefect's retry or the next tick.
+        steps.release_feeds(url, [r.feed_id for r in requests], now=clock)
+        raise
+
+
+def _round(
+    settings: Settings,
+    requests: list[FeedRequest],
+    archive_dir: str | None,
+    replay: list[str] | None,
+    quiet: bool,
+    clock: datetime,
+) -> PollSummary:
+    url = settings.database_url
     progress.start("poll", len(requests))
     polls = fetch_feeds_task(url, requests, archive_dir, replay)
     progress.advance("poll", len(requests))

@@ -189,6 +189,19 @@ def due_feeds(
         return [_request(f, box) for f in rows]
 
 
+def release_feeds(url: str, feed_ids: Sequence[int], *, now: datetime) -> None:
+    """Give back the feeds a round that failed took at ``now``: due again at once (best effort).
+
+    A feed the round already recorded, or another round took since, keeps its time. If the
+    database itself is what failed, the claims simply run out (``storage.feeds.CLAIM_LEASE``).
+    """
+    try:
+        with database(url).transaction() as session:
+            feed_store.release(session, feed_ids, claimed_at=now)
+    except SQLAlchemyError:
+        pass
+
+
 def _request(feed: Feed, box: SecretBox | None) -> FeedRequest:
     if feed.username is None:
         return FeedRequest(feed.id, feed.url, feed.etag, feed.last_modified)

@@ -100,6 +100,18 @@ def claim(feeds: list[Feed], now: datetime, *, lease: timedelta = CLAIM_LEASE) -
     return feeds
 
 
+def release(session: Session, feed_ids: Sequence[int], *, claimed_at: datetime, lease: timedelta = CLAIM_LEASE) -> int:
+    """Make due again the feeds among ``feed_ids`` still held by the claim made at ``claimed_at``; how many."""
+    if not feed_ids:
+        return 0
+    held = session.scalars(
+        select(Feed).where(Feed.id.in_(list(feed_ids)), Feed.next_poll_at == claimed_at + lease)
+    ).all()
+    for feed in held:
+        feed.next_poll_at = claimed_at
+    return len(held)
+
+
 MAX_KEY = 2048  # the longest URL or entry identity stored as it is
 
 

@@ -274,3 +274,42 @@ def test_an_entry_whose_page_is_down_and_feed_has_no_text_is_tried_again(sqlite_
     assert third.new_entries == 0 and third.not_modified == 1
     assert _count(db, Article) == 1
     db.dispose()
+
+
+def test_a_scheduled_round_that_fails_is_retried_by_prefect_and_polls_the_feeds_it_had_taken(
+    sqlite_url: str, news_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect import get_client
+
+    from storywatch.core.config import Schedules
+    from storywatch.flows import steps
+    from storywatch.flows.schedule import retrying
+
+    db = open_database(sqlite_url)
+    with db.transaction() as session:
+        feed_store.add_feed(session, f"{news_server}/feeds/alpha.xml", name="alpha")
+    real_store = steps.store_polled
+    calls: list[int] = []
+
+    def fails_once(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away mid-round")
+        return real_store(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(steps, "store_polled", fails_once)
+    scheduled = retrying(poll_flow, Schedules(retries=1, retry_delay_seconds=0))
+    state = scheduled(settings=settings_for(sqlite_url), quiet=True, return_state=True)
+
+    assert state.is_completed(), state
+    assert state.result().new_articles == 2  # the retry found the feed due again: its claim was given back
+    assert len(calls) == 2
+
+    async def run_count() -> int:
+        async with get_client() as client:
+            return (await client.read_flow_run(state.state_details.flow_run_id)).run_count
+
+    import asyncio
+
+    assert asyncio.run(run_count()) == 2
+    db.dispose()

@@ -30,3 +30,16 @@ def test_deployments_follow_the_configured_schedules(tmp_path: Path) -> None:
         assert deployment.parameters["config_file"] == str(config)
         assert not {"database_url", "settings", "smtp_url", "slack_webhook_url"} & set(deployment.parameters)
     assert poll.parameters["archive_dir"].endswith("warc")
+
+
+def test_scheduled_runs_retry_and_one_off_runs_do_not() -> None:
+    from storywatch.flows import schedule
+    from storywatch.flows.poll import poll_flow
+
+    assert poll_flow.retries in (None, 0)  # `storywatch poll` says at once what failed
+    for flow in (schedule.scheduled_poll, schedule.scheduled_deliver, schedule.scheduled_overdue):
+        assert (flow.retries, flow.retry_delay_seconds) == (2, 60)
+    assert schedule.scheduled_poll.name == poll_flow.name  # the same flow in Prefect's UI
+    prefect_yaml = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    for name in ("scheduled_poll", "scheduled_deliver", "scheduled_overdue", "scheduled_housekeeping"):
+        assert f"storywatch.flows.schedule:{name}" in prefect_yaml

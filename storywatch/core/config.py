@@ -108,6 +108,8 @@ class Schedules(BaseModel):
 
     poll_every_minutes: int = Field(default=5, ge=1)  # the tick: each round polls the feeds that are due
     overdue_check_every_minutes: int = Field(default=60, ge=1)
+    retries: int = Field(default=2, ge=0)  # a scheduled run that fails is run again by Prefect, this many times
+    retry_delay_seconds: int = Field(default=60, ge=0)
 
 
 SIMILARITY_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
