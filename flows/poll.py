@@ -9,19 +9,20 @@ poll: only the transport differs (``WarcReplayTransport`` instead of the network
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from storywatch.core import progress
 from storywatch.core.config import Polling, Settings
-from storywatch.core.terminal import loggable
 from storywatch.flows import steps
+from storywatch.flows.events import log_event
 from storywatch.flows.replay import deliver_task
 from storywatch.flows.report import recorded
 from storywatch.flows.runtime import detection_params, run_settings
@@ -101,10 +102,11 @@ def fetch_feeds_task(
     polls = asyncio.run(
         _with_fetcher(lambda f: poll_feeds(requests, f), FetchPolicy(), archive_dir, replay, database_url)
     )
-    logger = get_run_logger()
     for poll in polls:
         if poll.error:
-            logger.warning("%s", loggable(poll.error))
+            log_event("feed.failed", level=logging.WARNING, feed=poll.feed_id, status=poll.status, error=poll.error)
+        elif poll.warning:
+            log_event("feed.warning", level=logging.WARNING, feed=poll.feed_id, warning=poll.warning)
     return polls
 
 
@@ -129,9 +131,8 @@ def fetch_pages_task(
             database_url,
         )
     )
-    logger = get_run_logger()
     for problem in result.problems:
-        logger.warning("%s", loggable(problem))
+        log_event("page.failed", level=logging.WARNING, problem=problem)
     return result
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+import logging
+
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from storywatch.core import progress
 from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
-from storywatch.core.terminal import loggable
 from storywatch.flows import steps
+from storywatch.flows.events import log_event
 from storywatch.flows.report import recorded
 from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
@@ -22,9 +24,8 @@ from storywatch.storylines import Params
 def read_archives_task(paths: list[str]) -> ArchiveRead:
     """Read and order every article of the archives; report unreadable lines and go on."""
     read = read_archives(paths)
-    logger = get_run_logger()
     for problem in read.problems:
-        logger.warning("skipped %s", loggable(problem))
+        log_event("record.skipped", level=logging.WARNING, problem=problem)
     return read
 
 

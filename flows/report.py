@@ -8,12 +8,14 @@ database; publishing never fails a run (an artifact the server refuses is a warn
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from storywatch.core.terminal import loggable
+from storywatch.flows.events import counts, current_run_id, log_event, log_fields
 from storywatch.flows.summaries import (
     DeliverySummary,
     HousekeepingSummary,
@@ -125,24 +127,13 @@ class Recording:
     summary: Any = None
 
 
-def _prefect_run_id() -> str | None:
-    try:
-        from prefect.runtime import flow_run
-
-        run_id = flow_run.get_id()
-    except Exception:  # outside a flow run, or Prefect's runtime unavailable: no id to give
-        return None
-    return str(run_id) if run_id else None
-
-
 def _publish_artifact(flow: str, markdown: str) -> None:
-    from prefect import get_run_logger
     from prefect.artifacts import create_markdown_artifact
 
     try:
         create_markdown_artifact(markdown=markdown, key=flow, description=f"What this {flow} run did")
     except Exception as exc:  # the report is not worth failing the run's work for
-        get_run_logger().warning("could not publish the %s artifact: %s", flow, type(exc).__name__)
+        log_event("artifact.failed", level=logging.WARNING, flow=flow, error=type(exc).__name__)
 
 
 @contextmanager
@@ -167,12 +158,15 @@ def recorded(flow: str, database_url: str) -> Iterator[Recording]:
             markdown = render(recording.summary) if render else None
         if markdown is not None and outcome == "completed":
             _publish_artifact(flow, markdown)
+        seconds = round((datetime.now(UTC) - started).total_seconds(), 3)
+        fields = {"flow": flow, "seconds": seconds, **counts(summary_dict), "error": summary_dict.get("error")}
+        log_fields(f"run.{outcome}", fields, level=logging.INFO if outcome == "completed" else logging.ERROR)
         try:
             with database(database_url).transaction() as session:
                 record_run(
                     session,
                     flow=flow,
-                    prefect_run_id=_prefect_run_id(),
+                    prefect_run_id=current_run_id(),
                     started_at=started,
                     finished_at=datetime.now(UTC),
                     outcome=outcome,

@@ -20,6 +20,9 @@ PREFECT_DEFAULTS = {
     "PREFECT_UI_ENABLED": "false",
     # storywatch reports what a run did itself; Prefect's per-task INFO lines are noise to users.
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # ... but a run's own lines are kept: storywatch's events (flows.events) are INFO, one line each.
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
     # Prefect's temporary server waits 20 s by default; a loaded machine needs longer.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }

@@ -74,3 +74,55 @@ def test_a_failed_run_is_recorded_as_failed(tmp_path: Path) -> None:
         [run] = last_runs(session)
         assert run.flow == "storywatch-deliver" and run.outcome == "failed" and "ConfigError" in run.summary["error"]
     db.dispose()
+
+
+def test_an_event_is_one_logfmt_line_that_a_hostile_value_cannot_break() -> None:
+    from storywatch.flows.events import counts, logfmt
+
+    line = logfmt("feed.failed", "abc", {"feed": 3, "error": 'HTTP 503\nevent=forged "x"', "none": None})
+    assert "\n" not in line
+    assert line.startswith("event=feed.failed run=abc feed=3 error=")
+    assert 'error="HTTP 503' in line and '\\"x\\"' in line and "none=" not in line
+    assert logfmt("run.completed", None, {}) == "event=run.completed run=-"
+    assert counts({"feeds": 2, "failed": ["a", "b"], "delivery": {"sent": 1, "failed": []}, "ok": True}) == {
+        "feeds": 2,
+        "failed": 2,
+        "delivery.sent": 1,
+        "delivery.failed": 0,
+    }
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_run_logs_one_line_an_event_with_its_run_id(tmp_path: Path) -> None:
+    import logging
+
+    from storywatch.flows.replay import replay_flow
+    from tests.helpers import settings_for
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    bad = tmp_path / "bad.jsonl"
+    good = '{"url": "https://news.example/a", "title": "A", "published": "2025-04-19T10:00:00Z", "text": "Talks."}'
+    bad.write_text(good + "\nnot json\n", encoding="utf-8")
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    keep, levels = Keep(), [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(keep)
+        logger.setLevel(logging.INFO)  # what storywatch's PREFECT_DEFAULTS set for a real run
+    try:
+        state = replay_flow([str(bad)], settings=settings_for(f"sqlite:///{tmp_path}/sw.db"), return_state=True)
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(keep)
+            logger.setLevel(level)
+    run_id = str(state.state_details.flow_run_id)
+    events = [line for line in lines if line.startswith("event=")]
+    skipped = [line for line in events if line.startswith("event=record.skipped")]
+    done = [line for line in events if line.startswith("event=run.completed")]
+    assert len(skipped) == 1 and f"run={run_id}" in skipped[0] and "bad.jsonl" in skipped[0] and "not valid JSON" in skipped[0]
+    assert len(done) == 1 and f"run={run_id} flow=storywatch-replay" in done[0] and " read=1 " in done[0]
+    assert all("\n" not in line for line in events)
