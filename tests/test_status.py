@@ -123,6 +123,11 @@ def test_a_run_logs_one_line_an_event_with_its_run_id(tmp_path: Path) -> None:
     events = [line for line in lines if line.startswith("event=")]
     skipped = [line for line in events if line.startswith("event=record.skipped")]
     done = [line for line in events if line.startswith("event=run.completed")]
-    assert len(skipped) == 1 and f"run={run_id}" in skipped[0] and "bad.jsonl" in skipped[0] and "not valid JSON" in skipped[0]
+    assert (
+        len(skipped) == 1
+        and f"run={run_id}" in skipped[0]
+        and "bad.jsonl" in skipped[0]
+        and "not valid JSON" in skipped[0]
+    )
     assert len(done) == 1 and f"run={run_id} flow=storywatch-replay" in done[0] and " read=1 " in done[0]
     assert all("\n" not in line for line in events)
