@@ -11,7 +11,9 @@ article must be stored once, every alert sent once, and the work shared by both 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
+import itertools
 import json
 import os
 import signal
@@ -197,7 +199,7 @@ def test_two_workers_share_poll_and_delivery_runs_with_nothing_stored_or_sent_tw
             # The work was shared, and poll rounds never overlapped (the deployment's limit).
             assert {r["worker"] for r in runs} == {"worker-a", "worker-b"}, runs
             polls = sorted((r for r in runs if r["flow"] == "storywatch-poll"), key=lambda r: r["start"])
-            for before, after in zip(polls, polls[1:], strict=False):
+            for before, after in itertools.pairwise(polls):
                 assert before["end"] <= after["start"], (before, after)
 
             # The deployments and the runs carry the config file's path, never the database URL or a secret.
@@ -206,11 +208,8 @@ def test_two_workers_share_poll_and_delivery_runs_with_nothing_stored_or_sent_tw
             assert HOOK_TOKEN not in json.dumps(parameters) and "postgresql" not in json.dumps(parameters)
     finally:
         for worker in workers:
-            with_group = worker.pid
-            try:
-                os.killpg(with_group, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGTERM)
         for worker in workers:
             try:
                 worker.wait(timeout=20)
