@@ -43,6 +43,7 @@ SEEDS = [json.loads(line) for line in (ROOT / "seeds" / "articles.jsonl").read_t
 FEEDS = 4
 ROUNDS = 3
 HOOK_TOKEN = "T0KEN-workers-test-secret"
+WORKERS = ("worker-a", "worker-b")
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -129,9 +130,11 @@ def test_two_workers_share_poll_and_delivery_runs_with_nothing_stored_or_sent_tw
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "STORYWATCH_"))}
     base.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING")
-    # Only the runs this test starts: the server's scheduler and late-run services are off.
+    # Only the runs this test starts: the server's scheduler and late-run services are off. A run
+    # waiting for the poll deployment's one slot is offered again after 2 s, not 30.
     for name in ("SCHEDULER", "LATE_RUNS"):
         monkeypatch.setenv(f"PREFECT_SERVER_SERVICES_{name}_ENABLED", "false")
+    monkeypatch.setenv("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS", "2")
     prefect = server.start(tmp_path / "server-home")
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -157,30 +160,36 @@ def test_two_workers_share_poll_and_delivery_runs_with_nothing_stored_or_sent_tw
 
             prefect_cli = [sys.executable, "-m", "prefect"]
             _run([*prefect_cli, "work-pool", "create", "storywatch", "--type", "process"], client)
-            deployed = _run(
-                [*prefect_cli, "--no-prompt", "deploy", "--all"], {**client, "STORYWATCH_CONFIG_PATH": str(config)}
-            )
+            # prefect.yaml's pull step names "{{ $PWD }}": the folder `prefect deploy` runs in.
+            deploy_env = {**client, "STORYWATCH_CONFIG_PATH": str(config), "PWD": str(ROOT)}
+            deployed = _run([*prefect_cli, "--no-prompt", "deploy", "--all"], deploy_env)
             assert "storywatch-poll" in deployed, deployed
 
-            for name in ("worker-a", "worker-b"):
+            # Which worker takes a run is Prefect's choice: each worker also has a queue of its own,
+            # and the test sends runs to both, so that both are seen to work.
+            for name in WORKERS:
+                _run([*prefect_cli, "work-queue", "create", name, "--pool", "storywatch"], client)
                 log = (tmp_path / f"{name}.log").open("wb")
                 workers.append(
                     subprocess.Popen(
-                        [*prefect_cli, "worker", "start", "--pool", "storywatch", "--name", name],
+                        [*prefect_cli, "worker", "start", "--pool", "storywatch", "--name", name, "--work-queue", name],
                         env={
                             **machine,
                             "PREFECT_HOME": str(tmp_path / f"{name}-home"),
                             "PREFECT_WORKER_QUERY_SECONDS": "1",
-                            "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+                            "PREFECT_WORKER_PREFETCH_SECONDS": "1",
                         },
                         cwd=tmp_path,
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
+                        preexec_fn=_stoppable,
                     )
                 )
-            monkeypatch.setenv("PREFECT_API_URL", prefect.url)
-            runs = asyncio.run(_rounds(hook))
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings({PREFECT_API_URL: prefect.url}):  # not the session's test harness
+                runs = asyncio.run(_rounds())
             for flow_run in runs:
                 assert flow_run["state"] == "COMPLETED", (flow_run, _logs(tmp_path))
 
@@ -197,13 +206,14 @@ def test_two_workers_share_poll_and_delivery_runs_with_nothing_stored_or_sent_tw
             assert max(keys.values()) == 1, f"an alert was sent twice: {keys.most_common(3)}"
 
             # The work was shared, and poll rounds never overlapped (the deployment's limit).
-            assert {r["worker"] for r in runs} == {"worker-a", "worker-b"}, runs
+            assert {r["worker"] for r in runs} == set(WORKERS), runs
             polls = sorted((r for r in runs if r["flow"] == "storywatch-poll"), key=lambda r: r["start"])
             for before, after in itertools.pairwise(polls):
                 assert before["end"] <= after["start"], (before, after)
 
             # The deployments and the runs carry the config file's path, never the database URL or a secret.
-            parameters = asyncio.run(_parameters())
+            with temporary_settings({PREFECT_API_URL: prefect.url}):
+                parameters = asyncio.run(_parameters())
             assert parameters and all(set(p) <= {"config_file", "force"} for p in parameters), parameters
             assert HOOK_TOKEN not in json.dumps(parameters) and "postgresql" not in json.dumps(parameters)
     finally:
@@ -218,17 +228,24 @@ def test_two_workers_share_poll_and_delivery_runs_with_nothing_stored_or_sent_tw
         prefect.stop()
 
 
-async def _rounds(hook: Any) -> list[dict[str, Any]]:
-    """Three rounds of new articles; each starts two poll runs and a delivery run at once."""
+def _stoppable() -> None:
+    """A worker started from a process that ignores SIGINT would ignore SIGTERM too (Prefect turns it into SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+async def _rounds() -> list[dict[str, Any]]:
+    """Three rounds of new articles; each starts two poll runs (one per worker) and a delivery run at once."""
     from prefect.deployments import run_deployment
 
     started = []
     for round_number in range(1, ROUNDS + 1):
         Site.visible = len(SEEDS) * round_number // ROUNDS
+        poll, deliver = "storywatch-poll/storywatch-poll", "storywatch-deliver/storywatch-deliver"
+        first, second = WORKERS if round_number % 2 else WORKERS[::-1]
         batch = [
-            await run_deployment("storywatch-poll/storywatch-poll", timeout=0, parameters={"force": True}),
-            await run_deployment("storywatch-poll/storywatch-poll", timeout=0, parameters={"force": True}),
-            await run_deployment("storywatch-deliver/storywatch-deliver", timeout=0),
+            await run_deployment(poll, timeout=0, parameters={"force": True}, work_queue_name=first),
+            await run_deployment(poll, timeout=0, parameters={"force": True}, work_queue_name=second),
+            await run_deployment(deliver, timeout=0, work_queue_name=second),
         ]
         started += [run.id for run in batch]
         await _finished([run.id for run in batch])
