@@ -10,13 +10,14 @@ from __future__ import annotations
 from prefect import flow
 
 from storywatch.core.config import Settings
+from storywatch.flows.names import dated
 from storywatch.flows.replay import deliver_task
 from storywatch.flows.report import recorded
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import DeliverySummary
 
 
-@flow(name="storywatch-deliver", log_prints=False, validate_parameters=False)
+@flow(name="storywatch-deliver", log_prints=False, validate_parameters=False, flow_run_name=dated("deliver"))
 def deliver_flow(
     settings: Settings | None = None, config_file: str | None = None, quiet: bool = True
 ) -> DeliverySummary:

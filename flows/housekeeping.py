@@ -12,12 +12,13 @@ from prefect import flow
 
 from storywatch.core.config import Settings
 from storywatch.flows import steps
+from storywatch.flows.names import dated
 from storywatch.flows.report import recorded
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import HousekeepingSummary
 
 
-@flow(name="storywatch-housekeeping", log_prints=False, validate_parameters=False)
+@flow(name="storywatch-housekeeping", log_prints=False, validate_parameters=False, flow_run_name=dated("housekeeping"))
 def housekeeping_flow(
     settings: Settings | None = None, config_file: str | None = None, now: datetime | None = None
 ) -> HousekeepingSummary:

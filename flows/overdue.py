@@ -9,19 +9,20 @@ from prefect.cache_policies import NO_CACHE
 
 from storywatch.core.config import Settings
 from storywatch.flows import steps
+from storywatch.flows.names import dated
 from storywatch.flows.replay import deliver_task
 from storywatch.flows.report import recorded
 from storywatch.flows.runtime import run_settings
 from storywatch.flows.summaries import OverdueSummary
 
 
-@task(name="check-overdue", cache_policy=NO_CACHE)
+@task(name="check-overdue", cache_policy=NO_CACHE, task_run_name="check-overdue")
 def overdue_task(database_url: str, now: datetime) -> OverdueSummary:
     """Alert open threads whose due window has passed."""
     return steps.overdue(database_url, now)
 
 
-@flow(name="storywatch-overdue", log_prints=False, validate_parameters=False)
+@flow(name="storywatch-overdue", log_prints=False, validate_parameters=False, flow_run_name=dated("overdue"))
 def overdue_flow(
     settings: Settings | None = None, config_file: str | None = None, now: datetime | None = None, quiet: bool = False
 ) -> OverdueSummary:

@@ -23,6 +23,7 @@ from storywatch.core import progress
 from storywatch.core.config import Polling, Settings
 from storywatch.flows import steps
 from storywatch.flows.events import log_event
+from storywatch.flows.names import counted, poll_run_name, replay_run_name
 from storywatch.flows.replay import deliver_task
 from storywatch.flows.report import recorded
 from storywatch.flows.runtime import detection_params, run_settings
@@ -88,13 +89,13 @@ async def _with_fetcher(
             await transport.aclose()
 
 
-@task(name="due-feeds", cache_policy=NO_CACHE)
+@task(name="due-feeds", cache_policy=NO_CACHE, task_run_name="due-feeds")
 def due_task(settings: Settings, now: datetime, feed_id: int | None, force: bool) -> list[FeedRequest]:
     """The feeds due now, each with its validators (and a private feed's credentials, for this round)."""
     return steps.due_feeds(settings.database_url, now=now, feed_id=feed_id, force=force, box=settings.secret_box())
 
 
-@task(name="fetch-feeds", cache_policy=NO_CACHE)
+@task(name="fetch-feeds", cache_policy=NO_CACHE, task_run_name=counted("fetch-feeds", "requests", "feed", "feeds"))
 def fetch_feeds_task(
     database_url: str, requests: list[FeedRequest], archive_dir: str | None, replay: list[str] | None
 ) -> list[FeedPoll]:
@@ -110,12 +111,12 @@ def fetch_feeds_task(
     return polls
 
 
-@task(name="record-feeds", cache_policy=NO_CACHE)
+@task(name="record-feeds", cache_policy=NO_CACHE, task_run_name=counted("record-feeds", "polls", "feed", "feeds"))
 def record_task(database_url: str, polls: list[FeedPoll], now: datetime) -> list[NewEntry]:
     return steps.record_polls(database_url, polls, now=now)
 
 
-@task(name="fetch-pages", cache_policy=NO_CACHE)
+@task(name="fetch-pages", cache_policy=NO_CACHE, task_run_name=counted("fetch-pages", "entries", "entry", "entries"))
 def fetch_pages_task(
     database_url: str, entries: list[NewEntry], archive_dir: str | None, replay: list[str] | None, workers: int = 1
 ) -> PageResults:
@@ -136,7 +137,7 @@ def fetch_pages_task(
     return result
 
 
-@task(name="store-polled", cache_policy=NO_CACHE)
+@task(name="store-polled", cache_policy=NO_CACHE, task_run_name="store-polled")
 def store_polled_task(
     database_url: str,
     polls: list[FeedPoll],
@@ -149,7 +150,7 @@ def store_polled_task(
     return steps.store_polled(database_url, polls, pages.articles, pages.retry, now=now, params=params, polling=polling)
 
 
-@flow(name="storywatch-poll", log_prints=False, validate_parameters=False)
+@flow(name="storywatch-poll", log_prints=False, validate_parameters=False, flow_run_name=poll_run_name)
 def poll_flow(
     settings: Settings | None = None,
     config_file: str | None = None,
@@ -220,7 +221,7 @@ def _round(
     return summary
 
 
-@flow(name="storywatch-replay-capture", log_prints=False, validate_parameters=False)
+@flow(name="storywatch-replay-capture", log_prints=False, validate_parameters=False, flow_run_name=replay_run_name)
 def replay_capture_flow(
     captures: list[str], settings: Settings | None = None, config_file: str | None = None, quiet: bool = False
 ) -> CaptureReplaySummary:

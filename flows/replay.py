@@ -12,6 +12,7 @@ from storywatch.core.config import Settings
 from storywatch.core.records import ArticleRecord
 from storywatch.flows import steps
 from storywatch.flows.events import log_event
+from storywatch.flows.names import counted, replay_run_name
 from storywatch.flows.report import recorded
 from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
@@ -20,7 +21,7 @@ from storywatch.sources.records import ArchiveRead
 from storywatch.storylines import Params
 
 
-@task(name="read-archives", cache_policy=NO_CACHE)
+@task(name="read-archives", cache_policy=NO_CACHE, task_run_name=counted("read-archives", "paths", "file", "files"))
 def read_archives_task(paths: list[str]) -> ArchiveRead:
     """Read and order every article of the archives; report unreadable lines and go on."""
     read = read_archives(paths)
@@ -29,7 +30,11 @@ def read_archives_task(paths: list[str]) -> ArchiveRead:
     return read
 
 
-@task(name="store-and-detect", cache_policy=NO_CACHE)
+@task(
+    name="store-and-detect",
+    cache_policy=NO_CACHE,
+    task_run_name=counted("store-and-detect", "records", "article", "articles"),
+)
 def store_and_detect_task(
     database_url: str, records: list[ArticleRecord], discover: bool, params: Params | None = None
 ) -> steps.Stored:
@@ -37,19 +42,19 @@ def store_and_detect_task(
     return steps.store_and_detect(database_url, records, discover=discover, params=params)
 
 
-@task(name="detect-storylines", cache_policy=NO_CACHE)
+@task(name="detect-storylines", cache_policy=NO_CACHE, task_run_name="detect-storylines")
 def detect_task(database_url: str, discover: bool, params: Params | None = None) -> DetectSummary:
     """Match the stored, unprocessed articles against the storylines and write alerts."""
     return steps.detect(database_url, discover=discover, params=params)
 
 
-@task(name="deliver-alerts", cache_policy=NO_CACHE)
+@task(name="deliver-alerts", cache_policy=NO_CACHE, task_run_name="deliver-alerts")
 def deliver_task(settings: Settings, quiet: bool) -> DeliverySummary:
     """Send due alerts to the channels the run's settings enable (the terminal unless ``quiet``)."""
     return steps.deliver_configured(settings, console=not quiet)
 
 
-@flow(name="storywatch-replay", log_prints=False, validate_parameters=False)
+@flow(name="storywatch-replay", log_prints=False, validate_parameters=False, flow_run_name=replay_run_name)
 def replay_flow(
     paths: list[str],
     settings: Settings | None = None,

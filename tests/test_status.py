@@ -131,3 +131,35 @@ def test_a_run_logs_one_line_an_event_with_its_run_id(tmp_path: Path) -> None:
     )
     assert len(done) == 1 and f"run={run_id} flow=storywatch-replay" in done[0] and " read=1 " in done[0]
     assert all("\n" not in line for line in events)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_flow_and_task_runs_are_named_by_what_they_did(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from storywatch.flows.poll import poll_flow
+    from storywatch.flows.replay import replay_flow
+    from tests.helpers import settings_for
+
+    settings = settings_for(f"sqlite:///{tmp_path}/sw.db")
+    replayed = replay_flow([str(ROOT / "seeds")], settings=settings, quiet=True, return_state=True)
+    now = datetime(2026, 12, 2, 8, 5, tzinfo=UTC)
+    polled = poll_flow(settings=settings, feed_id=7, now=now, quiet=True, return_state=True)
+
+    async def names(state: object) -> tuple[str, list[str]]:
+        run_id = state.state_details.flow_run_id  # type: ignore[attr-defined]
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(run_id)
+            tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+        return flow_run.name, sorted(t.name for t in tasks)
+
+    replay_name, replay_tasks = asyncio.run(names(replayed))
+    assert replay_name.startswith("replay ") and replay_name.endswith(" · 1 archive")
+    assert "read-archives · 1 file" in replay_tasks and "store-and-detect · 35 articles" in replay_tasks
+    poll_name, poll_tasks = asyncio.run(names(polled))
+    assert poll_name == "poll 2026-12-02 08:05 UTC · feed 7"
+    assert "fetch-feeds · 0 feeds" in poll_tasks and "due-feeds" in poll_tasks
