@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -51,6 +52,20 @@ def memberships_of_article(
     if storyline_id is not None:
         statement = statement.where(StorylineArticle.storyline_id == storyline_id)
     return list(session.scalars(statement.order_by(StorylineArticle.id)))
+
+
+def articles_with_memberships(session: Session, article_ids: Iterable[int]) -> set[int]:
+    """Those of the articles that belong to some storyline (any role)."""
+    wanted = sorted(set(article_ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            session.scalars(
+                select(StorylineArticle.article_id).where(StorylineArticle.article_id.in_(chunk)).distinct()
+            )
+        )
+    return found
 
 
 def storyline_counts(session: Session) -> dict[int, dict[str, int]]:

@@ -28,10 +28,13 @@ def term_frequencies(session: Session, terms: Iterable[str]) -> dict[str, int]:
 def add_term_frequencies(session: Session, increments: dict[str, int]) -> None:
     """Add to the stream's document frequencies in one upsert per chunk."""
     items = sorted(increments.items())
-    for start in range(0, len(items), 400):
-        chunk = items[start : start + 400]
-        statement = insert(session, TermStat).values([{"term": t, "df": n} for t, n in chunk])
-        statement = statement.on_conflict_do_update(
-            index_elements=["term"], set_={"df": TermStat.df + statement.excluded.df}
-        )
-        session.execute(statement)
+    if not items:
+        return
+    statement = insert(session, TermStat)
+    statement = statement.on_conflict_do_update(
+        index_elements=["term"], set_={"df": TermStat.df + statement.excluded.df}
+    )
+    # One statement compiled once and run for every row (executemany): a VALUES list of
+    # hundreds of rows was compiled anew for every chunk.
+    for start in range(0, len(items), 5000):
+        session.execute(statement, [{"term": t, "df": n} for t, n in items[start : start + 5000]])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +105,20 @@ def _calendar(code: str) -> frozenset[str]:
     return frozenset(n for n in names if len(n) > 2)
 
 
-def _lemmatize(word: str, code: str) -> str:
-    import simplemma
+@cache
+def _lemmatizer() -> Any:
+    """simplemma reading its dictionaries as streams (``low_memory``): the same lemmas, but a
+    language is not decoded whole into memory first (seconds and hundreds of MB per language)."""
+    from simplemma import Lemmatizer
+    from simplemma.strategies import DefaultStrategy
 
+    return Lemmatizer(lemmatization_strategy=DefaultStrategy(low_memory=True))
+
+
+@lru_cache(maxsize=1 << 18)
+def _lemmatize(word: str, code: str) -> str:
     try:
-        return str(simplemma.lemmatize(word, lang=code)).lower()
+        return str(_lemmatizer().lemmatize(word, lang=code)).lower()
     except (ValueError, KeyError):  # a language simplemma does not know
         return word.lower()
 

@@ -44,7 +44,7 @@ from storywatch.storylines.errors import StorylineError
 from storywatch.storylines.index import CandidateIndex, article_query, storyline_keys
 from storywatch.storylines.similarity import Embedding
 from storywatch.storylines.similarity import backend as similarity_backend
-from storywatch.storylines.text import TextFeatures, features
+from storywatch.storylines.text import FeatureKeys, TextFeatures, feature_keys, features
 from storywatch.storylines.threads import (
     RIVAL_SHARE,
     OpenThread,
@@ -119,7 +119,7 @@ def _open_thread(row: Thread) -> OpenThread:
 class _Batch:
     """The in-memory side of one pass: storyline states, threads, the candidate index, frequencies."""
 
-    def __init__(self, session: Session, articles: list[Article], params: Params) -> None:
+    def __init__(self, session: Session, articles: list[Article], params: Params, *, copies: bool = False) -> None:
         self.session, self.params = session, params
         self.rows = {s.id: s for s in storyline_store.active_storylines(session)}
         self.states = {
@@ -129,23 +129,36 @@ class _Batch:
         for state in self.states.values():
             self.reindex(state)
         self.threads: dict[int, Thread] = {t.id: t for t in thread_store.unsettled_threads(session, list(self.rows))}
-        self.features = {a.id: features(a.title, a.text, a.language, params.aliases) for a in articles}
+        # A syndicated copy is only counted into the frequencies (it follows its original):
+        # its keys are all it needs, not its sentences (``copies``: process_pending's batch).
+        self.features: dict[int, TextFeatures] = {}
+        self.copy_keys: dict[int, FeatureKeys] = {}
+        for a in articles:
+            if copies and a.duplicate_of_id is not None:
+                self.copy_keys[a.id] = feature_keys(a.title, a.text, a.language, params.aliases)
+            else:
+                self.features[a.id] = features(a.title, a.text, a.language, params.aliases)
         # The semantic backend embeds every lead of the batch at once; the lexical one embeds none.
         ids = list(self.features)
         embedded = similarity_backend(params.similarity, params.model, params.device).embed(
             [lead_text(self.features[i]) for i in ids]
         )
         self.embeddings: dict[int, Embedding | None] = dict(zip(ids, embedded, strict=True))
-        keys = set().union(*(f.keys() for f in self.features.values())) if self.features else set()
+        every: list[TextFeatures | FeatureKeys] = [*self.features.values(), *self.copy_keys.values()]
+        keys: set[str] = set().union(*(f.keys() for f in every))
         self.stats = load_stats(session, keys, params)
         self.increments: dict[str, int] = defaultdict(int)
         self.changed: set[int] = set()
+        # The articles that belong somewhere: of the originals of this batch's copies, those with
+        # memberships already, and every article this pass gives one (a copy of any other has none).
+        originals = [a.duplicate_of_id for a in articles if a.duplicate_of_id is not None]
+        self.belonging: set[int] = membership_store.articles_with_memberships(session, originals)
 
     def reindex(self, state: StorylineState) -> None:
         """(Re-)index a storyline under its current key features (keys it lost are dropped)."""
         self.index.update(state.id, storyline_keys(state, self.params.index_features))
 
-    def count(self, feats: TextFeatures) -> None:
+    def count(self, feats: TextFeatures | FeatureKeys) -> None:
         """Count the article into the stream's frequencies before weighing it (order-deterministic)."""
         keys = feats.keys()
         self.stats.count(keys)
@@ -191,6 +204,7 @@ class _Batch:
         membership_store.add_membership(
             self.session, storyline_id=row.id, article_id=article.id, role=Role.SEED, score=1.0, evidence={}
         )
+        self.belonging.add(article.id)
         if not _clamped(article):
             self.open_threads(row.id, article, find_threads(list(feats.sentences), when, feats.language), result)
         return state
@@ -397,7 +411,7 @@ def process_pending(
     result = DetectionResult()
     if not articles:
         return result
-    batch = _Batch(session, articles, params)
+    batch = _Batch(session, articles, params, copies=True)
     clock = StreamClock(article_store.latest_published(session))
     for article in articles:
         when = _when(article)
@@ -405,13 +419,17 @@ def process_pending(
             clock.observe(when)
         if clock.now is not None:
             batch.raise_overdue(clock.now, result)
+        if article.id in batch.copy_keys:
+            batch.count(batch.copy_keys[article.id])
+            _record_copy(batch, article, result)  # no vector, no candidates: a copy follows its original
+            article.processed_at = utcnow()
+            result.processed += 1
+            continue
         feats = batch.features[article.id]
         batch.count(feats)
         vector = vectorize(feats, batch.stats, batch.embeddings.get(article.id))
         candidates = batch.candidates(vector)
-        if article.duplicate_of_id is not None:
-            _record_copy(batch, article, result)
-        elif discover:
+        if discover:
             _discover(batch, article, feats, vector, candidates, result)
         else:
             assessments = [assess(feats, vector, state, batch.stats, when, params) for state in candidates]
@@ -430,6 +448,8 @@ def process_pending(
 def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> None:
     """A syndicated copy follows its original: a duplicate wherever the original belongs, never an alert."""
     assert article.duplicate_of_id is not None
+    if article.duplicate_of_id not in batch.belonging:
+        return  # the original belongs nowhere: there is nothing to follow
     for membership in membership_store.memberships_of_article(batch.session, article.duplicate_of_id):
         if membership.role not in PROFILE_ROLES:
             continue  # the original only mentions the story, or a user said it does not belong
@@ -442,6 +462,7 @@ def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> No
             score=membership.score,
             evidence={"duplicate_of": original.reference if original else None, "near_duplicate": True},
         )
+        batch.belonging.add(article.id)
         result.roles[Role.DUPLICATE] += 1
 
 
@@ -527,6 +548,7 @@ def _record(
         score=decision.score,
         evidence=decision.evidence(),
     )
+    batch.belonging.add(article.id)
     result.roles[decision.role] += 1
     if decision.role == Role.BACKGROUND:
         return

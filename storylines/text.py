@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from storywatch.storylines.language import Language, aliases, detect, language
 
@@ -63,22 +64,39 @@ def terms(text: str, lang: Language | None = None) -> list[str]:
     return [lemma for _, lemma in term_tokens(text, lang)]
 
 
+def _term_token(raw: str, lang: Language) -> tuple[str, str] | None:
+    """One token's (word, lemma), or None where it is no content term."""
+    if raw[0].isdigit():
+        return raw, raw.replace(",", "")
+    word = _strip_possessive(raw)
+    low = word.lower()
+    stop = lang.stopwords
+    if low in stop or len(low) < 3:
+        return None
+    lemma = lang.lemma(word)
+    if lemma not in stop and len(lemma) >= 3:
+        return word, lemma
+    return None
+
+
+_TOKEN_MEMO: dict[Language, dict[str, tuple[str, str] | None]] = {}
+_TOKEN_MEMO_MAX = 1 << 19  # tokens remembered per language before the memo starts again
+
+
 def term_tokens(text: str, lang: Language | None = None) -> list[tuple[str, str]]:
     """Each content term with the word it was read from, as written: ("Ruling", "ruling")."""
     lang = lang or language(None)
-    stop = lang.stopwords
+    memo = _TOKEN_MEMO.get(lang)
+    if memo is None or len(memo) > _TOKEN_MEMO_MAX:
+        memo = _TOKEN_MEMO[lang] = {}
     out = []
     for raw in _TOKEN.findall(text):
-        if raw[0].isdigit():
-            out.append((raw, raw.replace(",", "")))
-            continue
-        word = _strip_possessive(raw)
-        low = word.lower()
-        if low in stop or len(low) < 3:
-            continue
-        lemma = lang.lemma(word)
-        if lemma not in stop and len(lemma) >= 3:
-            out.append((word, lemma))
+        try:
+            term = memo[raw]
+        except KeyError:
+            term = memo[raw] = _term_token(raw, lang)
+        if term is not None:
+            out.append(term)
     return out
 
 
@@ -159,56 +177,86 @@ def _run_keys(words: list[str], lang: Language, forms: dict[str, str]) -> list[s
     return keys
 
 
-def entities(text: str, lang: Language | None = None, extra: Aliases = ()) -> list[str]:
+_Parts = tuple[list[str], list[str], set[str]]
+"""What one sentence gives the entity reading: its keys, its doubtful words, its mid-sentence words."""
+
+
+def _sentence_parts(sentence: str, lang: Language, forms: dict[str, str]) -> _Parts:
+    found: list[str] = []
+    doubtful: list[str] = []  # sentence-initial words and words of headings
+    mid_sentence: set[str] = set()
+    words_in_sentence = sentence.split()
+    capitalised = sum(1 for w in words_in_sentence if w[:1].isupper())
+    # A heading inside a body: mostly capitalised words and no closing punctuation.
+    heading = (
+        not lang.capitalises_nouns
+        and len(words_in_sentence) >= 3
+        and capitalised / len(words_in_sentence) > 0.7
+        and not sentence.rstrip().endswith((".", "!", "?", '"', "”", "’"))
+    )
+    for match in _CAP_RUN.finditer(sentence):
+        words = match.group(0).split()
+        if heading:
+            doubtful.extend(words)
+            continue
+        before = sentence[: match.start()].strip()
+        starts = match.start() == 0 or before in {'"', "“", "‘", "'", "(", "„", "«"} or before.endswith((":", "–", "—"))
+        if starts and not any(" ".join(words[:width]) in forms for width in (2, 3, 4)):
+            doubtful.append(words[0])  # a first word is a name only if it is one elsewhere ("United States" is)
+            words = words[1:]
+        if lang.capitalises_nouns and words and before.split()[-1:] and before.split()[-1].lower() in lang.determiners:
+            words = words[1:]  # "die Koalition": a noun
+        if lang.capitalises_nouns:
+            words = [w for w in words if _german_name(w, lang, forms)]
+        for word in words:
+            mid_sentence.add(word)
+        found.extend(_run_keys(words, lang, forms))
+    return found, doubtful, mid_sentence
+
+
+_PARTS: dict[tuple[str, Language, Aliases], _Parts] = {}
+_PARTS_MAX = 1 << 16  # sentences remembered (syndicated copies and boilerplate repeat them) before starting again
+
+
+def entities(
+    text: str, lang: Language | None = None, extra: Aliases = (), memo: dict[str, Any] | None = None
+) -> list[str]:
     """Named-entity keys: capitalised words outside sentence starts, one key per word, aliases folded.
 
     A sentence's first word counts only if the text also capitalises it mid-sentence, so
     'Despite' never becomes an entity while 'Rubio' at a sentence start still does. In a
     language that capitalises every noun, a word after a determiner is a noun, not a name.
+    ``memo`` (one text's, in one language with the same aliases) keeps what each sentence gave.
     """
     lang = lang or language(None)
     forms = _alias_forms(extra)
     found: list[str] = []
-    doubtful: list[str] = []  # sentence-initial words and words of headings
+    doubtful: list[str] = []
     mid_sentence: set[str] = set()
-    for sentence in sentences(text):
-        words_in_sentence = sentence.split()
-        capitalised = sum(1 for w in words_in_sentence if w[:1].isupper())
-        # A heading inside a body: mostly capitalised words and no closing punctuation.
-        heading = (
-            not lang.capitalises_nouns
-            and len(words_in_sentence) >= 3
-            and capitalised / len(words_in_sentence) > 0.7
-            and not sentence.rstrip().endswith((".", "!", "?", '"', "”", "’"))
-        )
-        for match in _CAP_RUN.finditer(sentence):
-            words = match.group(0).split()
-            if heading:
-                doubtful.extend(words)
-                continue
-            before = sentence[: match.start()].strip()
-            starts = (
-                match.start() == 0 or before in {'"', "“", "‘", "'", "(", "„", "«"} or before.endswith((":", "–", "—"))
-            )
-            if starts and not any(" ".join(words[:width]) in forms for width in (2, 3, 4)):
-                doubtful.append(words[0])  # a first word is a name only if it is one elsewhere ("United States" is)
-                words = words[1:]
-            if (
-                lang.capitalises_nouns
-                and words
-                and before.split()[-1:]
-                and before.split()[-1].lower() in lang.determiners
-            ):
-                words = words[1:]  # "die Koalition": a noun
-            if lang.capitalises_nouns:
-                words = [w for w in words if _german_name(w, lang, forms)]
-            for word in words:
-                mid_sentence.add(word)
-            found.extend(_run_keys(words, lang, forms))
+    for sentence in _split(text, memo):
+        cached = (sentence, lang, extra)
+        parts = _PARTS.get(cached)
+        if parts is None:
+            if len(_PARTS) > _PARTS_MAX:
+                _PARTS.clear()
+            parts = _PARTS[cached] = _sentence_parts(sentence, lang, forms)
+        found.extend(parts[0])
+        doubtful.extend(parts[1])
+        mid_sentence |= parts[2]
     for word in doubtful:
         key = _entity_key(word, lang, forms)
         if key and (word in mid_sentence or _strip_possessive(word) in forms):
             found.append(key)
+    return found
+
+
+def _split(text: str, memo: dict[str, Any] | None) -> list[str]:
+    """``sentences(text)``, remembered in ``memo``."""
+    if memo is None:
+        return sentences(text)
+    found = memo.get(text)
+    if found is None:
+        found = memo[text] = sentences(text)
     return found
 
 
@@ -290,8 +338,8 @@ def office_mentions(text: str, lang: Language | None = None) -> list[str]:
     return [m.group(1).lower() for m in patterns[1].finditer(text)] if patterns else []
 
 
-def _sentence(text: str, lang: Language, extra: Aliases = ()) -> SentenceFeatures:
-    return SentenceFeatures(text, frozenset(terms(text, lang)), frozenset(entities(text, lang, extra)))
+def _sentence(text: str, lang: Language, extra: Aliases = (), memo: dict[str, Any] | None = None) -> SentenceFeatures:
+    return SentenceFeatures(text, frozenset(terms(text, lang)), frozenset(entities(text, lang, extra, memo)))
 
 
 def features(title: str, text: str, language_code: str | None = None, aliases: Aliases = ()) -> TextFeatures:
@@ -301,18 +349,19 @@ def features(title: str, text: str, language_code: str | None = None, aliases: A
     paragraph. ``aliases`` are the user's (the config's ``[aliases]``), on top of the built-in ones.
     """
     lang = language(language_code or detect(f"{title}\n{text}"))
+    memo: dict[str, Any] = {}  # this text's sentence splits and entity readings, computed once
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    body = sentences(text)
-    all_sentences = tuple(_sentence(s, lang, aliases) for s in [title, *body] if s)
-    first = sentences(paragraphs[0]) if paragraphs else []
+    body = _split(text, memo)
+    all_sentences = tuple(_sentence(s, lang, aliases, memo) for s in [title, *body] if s)
+    first = list(_split(paragraphs[0], memo)) if paragraphs else []
     if paragraphs and len(first) < 2 and len(paragraphs) > 1:
-        first += sentences(paragraphs[1])  # a one-line first paragraph (a dateline, a teaser) says little
+        first += _split(paragraphs[1], memo)  # a one-line first paragraph (a dateline, a teaser) says little
     first = first[:LEAD_SENTENCES]  # a text in one paragraph still has a lead, not a lead of everything
     lead_texts = [title, *first] if title else first
     by_text = {s.text: s for s in all_sentences}
-    lead = tuple(by_text.get(s) or _sentence(s, lang, aliases) for s in lead_texts if s)
+    lead = tuple(by_text.get(s) or _sentence(s, lang, aliases, memo) for s in lead_texts if s)
     whole = f"{title}.\n\n{text}" if title else text
-    found = Counter(entities(whole, lang, aliases))
+    found = Counter(entities(whole, lang, aliases, memo))
     links = office_links(whole, lang)
     unlinked = []
     for office in office_mentions(whole, lang):
@@ -330,3 +379,24 @@ def features(title: str, text: str, language_code: str | None = None, aliases: A
         language=lang.code,
         lead=lead,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureKeys:
+    """Only what counting an article into the stream's frequencies needs: ``features(...).keys()``."""
+
+    key_set: frozenset[str]
+    language: str = "en"
+
+    def keys(self) -> set[str]:
+        return set(self.key_set)
+
+
+def feature_keys(title: str, text: str, language_code: str | None = None, aliases: Aliases = ()) -> FeatureKeys:
+    """``features(title, text, ...).keys()`` without the sentences and the lead (a syndicated copy needs no more)."""
+    lang = language(language_code or detect(f"{title}\n{text}"))
+    whole = f"{title}.\n\n{text}" if title else text
+    found = set(entities(whole, lang, aliases, {}))
+    links = office_links(whole, lang)
+    found.update(links[office] for office in office_mentions(whole, lang) if office in links)
+    return FeatureKeys(frozenset(terms(whole, lang)) | frozenset("e:" + e for e in found), lang.code)

@@ -6,11 +6,14 @@ Every text here is invented for these tests.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from storywatch.storylines.language import aliases, language
 from storywatch.storylines.text import SentenceFeatures, TextFeatures, entities, features, sentences, terms
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --- sentences ---------------------------------------------------------------------------------
 
@@ -321,3 +324,21 @@ def test_a_storyline_remembers_who_holds_an_office_for_later_articles() -> None:
     without = judge(later, vectorize(later, stats), state, stats, datetime(2025, 4, 2, tzinfo=UTC), Params())
     assert "varga" in with_link.matched_entities and "varga" not in without.matched_entities
     assert with_link.score > without.score
+
+
+def test_a_copys_keys_alone_are_the_keys_of_its_whole_features(shared_data: Path) -> None:
+    """Detection reads only a syndicated copy's keys: they must be exactly what full features give."""
+    import json
+
+    from storywatch.storylines.text import feature_keys, features
+
+    texts = [json.loads(line) for line in (ROOT / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    for scenario in sorted((shared_data / "scenarios").glob("*/stream.jsonl")):
+        texts += [json.loads(line) for line in scenario.read_text(encoding="utf-8").splitlines()[:40] if line.strip()]
+    aliases = (("big blue", "ibm"),)
+    for item in texts:
+        title, text, code = item.get("title", ""), item.get("text", ""), item.get("language")
+        whole = features(title, text, code, aliases)
+        keys = feature_keys(title, text, code, aliases)
+        assert keys.keys() == whole.keys(), title
+        assert keys.language == whole.language
