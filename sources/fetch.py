@@ -275,23 +275,23 @@ class Fetcher:
         self._host_failures[host] = 0
         return result
 
+    async def attempt(self, target: str | FetchTarget) -> FetchResult | FetchError:
+        """Fetch one URL; its FetchError is returned, not raised (what ``fetch_many`` gathers)."""
+        spec = FetchTarget(target) if isinstance(target, str) else FetchTarget(*target)
+        try:
+            return await self.fetch(
+                spec.url,
+                etag=spec.etag,
+                last_modified=spec.last_modified,
+                max_bytes=spec.max_bytes,
+                auth=spec.auth,
+            )
+        except FetchError as exc:
+            return exc
+
     async def fetch_many(self, targets: Iterable[str | FetchTarget]) -> list[FetchResult | FetchError]:
         """Fetch many URLs at once within the concurrency limits; results (or errors) in input order."""
-
-        async def one(target: str | FetchTarget) -> FetchResult | FetchError:
-            spec = FetchTarget(target) if isinstance(target, str) else FetchTarget(*target)
-            try:
-                return await self.fetch(
-                    spec.url,
-                    etag=spec.etag,
-                    last_modified=spec.last_modified,
-                    max_bytes=spec.max_bytes,
-                    auth=spec.auth,
-                )
-            except FetchError as exc:
-                return exc
-
-        outcomes = await asyncio.gather(*(one(t) for t in targets), return_exceptions=True)
+        outcomes = await asyncio.gather(*(self.attempt(t) for t in targets), return_exceptions=True)
         for outcome in outcomes:  # anything but a FetchError is a bug: raise it once all are done
             if isinstance(outcome, BaseException) and not isinstance(outcome, FetchError):
                 raise outcome

@@ -7,6 +7,7 @@ for that feed and never stops the round.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -133,13 +134,18 @@ async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher, *, workers: 
     """Fetch and clean each new entry's page; fall back to the feed's own text, marked partial.
 
     Fetching is concurrent (asyncio); cleaning is CPU-bound, so with ``workers`` > 1 and enough
-    pages it runs in that many processes.
+    pages it runs in that many processes, each page as soon as it has arrived: the pool cleans
+    while the rest are still being fetched.
     """
-    links = [e.entry.link for e in entries if e.entry.link]
-    answers = iter(await fetcher.fetch_many(FetchTarget(link, max_bytes=PAGE_MAX_BYTES) for link in links))
-    pairs = [(new, next(answers) if new.entry.link else None) for new in entries]
+    if workers <= 1 or len(entries) < POOL_MIN_PAGES:
+        links = [e.entry.link for e in entries if e.entry.link]
+        answers = iter(await fetcher.fetch_many(FetchTarget(link, max_bytes=PAGE_MAX_BYTES) for link in links))
+        pairs = [(new, next(answers) if new.entry.link else None) for new in entries]
+        cleaned = [(new, answer, _article_or_problem(new, answer)) for new, answer in pairs]
+    else:
+        cleaned = await _fetch_and_clean_in_pool(entries, fetcher, workers)
     results = PageResults()
-    for (new, answer), (record, problem) in zip(pairs, clean_all(pairs, workers), strict=True):
+    for new, answer, (record, problem) in cleaned:
         if problem:
             results.problems.append(problem)
         if record is not None:
@@ -150,30 +156,34 @@ async def fetch_articles(entries: list[NewEntry], fetcher: Fetcher, *, workers: 
 
 
 Cleaned = tuple[ArticleRecord | None, str | None]
+Answer = FetchResult | FetchError | None
 
 
-def clean_all(pairs: list[tuple[NewEntry, FetchResult | FetchError | None]], workers: int) -> list[Cleaned]:
-    """Each entry's article (or why not), in order; in a pool of processes when it pays.
+async def _fetch_and_clean_in_pool(
+    entries: list[NewEntry], fetcher: Fetcher, workers: int
+) -> list[tuple[NewEntry, Answer, Cleaned]]:
+    """Each entry with its page and what cleaning it gave, in order; cleaned in ``workers`` processes.
 
-    A worker that dies (a page that crashes the parser) costs the pool, not the round: what is
-    left is cleaned here.
+    A worker that dies (a page that crashes the parser) costs the pool, not the round: the pages
+    it had not cleaned are cleaned here.
     """
-    if workers <= 1 or len(pairs) < POOL_MIN_PAGES:
-        return [_article_or_problem(new, answer) for new, answer in pairs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    done: list[Cleaned] = []
+    loop = asyncio.get_running_loop()
     context = multiprocessing.get_context("forkserver")  # never fork a process that runs threads
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(pairs)), mp_context=context) as pool:
-            chunk = max(1, min(32, len(pairs) // (workers * 4)))
-            for outcome in pool.map(_article_or_problem, *zip(*pairs, strict=True), chunksize=chunk):
-                done.append(outcome)
-    except BrokenProcessPool:
-        pass
-    return done + [_article_or_problem(new, answer) for new, answer in pairs[len(done) :]]
+    with ProcessPoolExecutor(max_workers=min(workers, len(entries)), mp_context=context) as pool:
+
+        async def one(new: NewEntry) -> tuple[NewEntry, Answer, Cleaned]:
+            link = new.entry.link
+            answer = await fetcher.attempt(FetchTarget(link, max_bytes=PAGE_MAX_BYTES)) if link else None
+            try:
+                return new, answer, await loop.run_in_executor(pool, _article_or_problem, new, answer)
+            except BrokenProcessPool:
+                return new, answer, _article_or_problem(new, answer)
+
+        return list(await asyncio.gather(*(one(new) for new in entries)))
 
 
 def _article_or_problem(new: NewEntry, answer: FetchResult | FetchError | None) -> Cleaned:

@@ -4,6 +4,7 @@ the fall-back to the feed's own text; quality measured on the 120 annotated shar
 from __future__ import annotations
 
 import importlib.util
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -188,11 +189,14 @@ def test_article_text_on_the_annotated_pages(shared_data: Path) -> None:
 
 
 def test_a_pool_of_cleaning_processes_gives_what_cleaning_here_gives() -> None:
-    """Pages are cleaned in worker processes when a round has many; the articles are the same, in order."""
+    """Pages are cleaned in worker processes, each as it arrives, when a round has many; the articles are the same, in order."""
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     from storywatch.sources.entries import FeedEntry
-    from storywatch.sources.errors import ConnectError
-    from storywatch.sources.fetch import FetchResult
-    from storywatch.sources.poll import POOL_MIN_PAGES, NewEntry, clean_all
+    from storywatch.sources.fetch import Fetcher
+    from storywatch.sources.poll import POOL_MIN_PAGES, NewEntry, fetch_articles
 
     def page(n: int) -> bytes:
         body = "".join(
@@ -201,18 +205,41 @@ def test_a_pool_of_cleaning_processes_gives_what_cleaning_here_gives() -> None:
         )
         return f"<html lang='en'><head><title>Report {n}</title></head><body><article>{body}</article></body></html>".encode()
 
-    pairs = []
+    class Reports(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = page(int(self.path.rsplit("/", 1)[-1]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Reports)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as closed:  # a port nobody listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        refused_port = closed.getsockname()[1]
+    entries = []
     for n in range(POOL_MIN_PAGES + 4):
-        url = f"https://harbour.example/reports/{n}"
+        port = refused_port if n == 3 else server.server_address[1]
+        url = f"http://127.0.0.1:{port}/reports/{n}"
         entry = FeedEntry(guid=f"r-{n}", link=url, title=f"Report {n}", summary=None, content=None, published=None)
-        answer = (
-            ConnectError(f"{url}: refused")
-            if n == 3
-            else FetchResult(url, 200, {"content-type": "text/html"}, page(n), [], None, False, 0.01)
-        )
-        pairs.append((NewEntry(1, "Harbour", entry), answer))
-    here = clean_all(pairs, workers=1)
-    pooled = clean_all(pairs, workers=2)
-    assert [(r.url, r.text) if r else None for r, _ in pooled] == [(r.url, r.text) if r else None for r, _ in here]
-    assert pooled[3][0] is None and "refused" in (pooled[3][1] or "")
-    assert sum(r is not None for r, _ in pooled) == len(pairs) - 1
+        entries.append(NewEntry(1, "Harbour", entry))
+
+    async def clean(workers: int) -> object:
+        async with Fetcher(allowed_hosts={"127.0.0.1"}) as fetcher:
+            return await fetch_articles(entries, fetcher, workers=workers)
+
+    try:
+        here, pooled = asyncio.run(clean(1)), asyncio.run(clean(2))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(n.entry.guid, r.url, r.text) for n, r in pooled.articles] == [
+        (n.entry.guid, r.url, r.text) for n, r in here.articles
+    ]
+    assert len(pooled.articles) == len(entries) - 1 and pooled.problems == here.problems
+    assert [n.entry.guid for n in pooled.retry] == ["r-3"] and "cannot connect" in pooled.problems[0]
