@@ -133,7 +133,7 @@ def fetch_pages_task(
         )
     )
     for problem in result.problems:
-        log_event("page.failed", level=logging.WARNING, problem=problem)
+        log_event("page.problem", level=logging.WARNING, problem=problem)
     return result
 
 
