@@ -3,7 +3,8 @@ local server `storywatch serve` keeps running, beside `storywatch version` in th
 
     python bench/replay_startup.py [--runs 3]
 
-Each case is a fresh process on a fresh SQLite database (so each replay stores its one article).
+Each case is a fresh process on a new SQLite database, migrated beforehand as a user's database
+is (untimed), so each replay stores its one article.
 "temporary" has no PREFECT_API_URL and no running serve: Prefect starts its temporary server for
 the run. "serve's server" starts storywatch's local Prefect server once (as `storywatch serve`
 does), and the replay finds it through the data directory. Medians of ``--runs``, interleaved.
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     from storywatch.flows import server
+    from storywatch.storage import open_database
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -55,7 +57,9 @@ def main() -> None:
         try:
             for run in range(args.runs):
                 for name, env in (("replay, temporary server", cold), ("replay, serve's server", warm)):
-                    env = {**env, "STORYWATCH_DATABASE_URL": f"sqlite:///{folder / f'{len(name)}-{run}.db'}"}
+                    database = f"sqlite:///{folder / f'{len(name)}-{run}.db'}"
+                    open_database(database).dispose()  # a user's database exists already: migrated, untimed
+                    env = {**env, "STORYWATCH_DATABASE_URL": database}
                     times[name].append(wall([*storywatch, "replay", "--quiet", str(one)], env))
                 times["storywatch version"].append(wall([*storywatch, "version"], base))
         finally:
