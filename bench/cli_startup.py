@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import wall  # bench/ is on the path when a bench runs
 
 from storywatch.evaluation.runs import track_seed_storyline
 from storywatch.flows import steps
@@ -44,12 +44,6 @@ def prepare(folder: Path) -> str:
     steps.detect(url, discover=False)
     steps.forget_databases()
     return url
-
-
-def wall(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main() -> None:

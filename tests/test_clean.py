@@ -4,7 +4,6 @@ the fall-back to the feed's own text; quality measured on the 120 annotated shar
 from __future__ import annotations
 
 import importlib.util
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -191,12 +190,12 @@ def test_article_text_on_the_annotated_pages(shared_data: Path) -> None:
 def test_a_pool_of_cleaning_processes_gives_what_cleaning_here_gives() -> None:
     """Pages are cleaned in worker processes, each as it arrives, when a round has many; the articles are the same, in order."""
     import asyncio
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     from storywatch.sources.entries import FeedEntry
     from storywatch.sources.fetch import Fetcher
-    from storywatch.sources.poll import POOL_MIN_PAGES, NewEntry, fetch_articles
+    from storywatch.sources.poll import POOL_MIN_PAGES, NewEntry, PageResults, fetch_articles
+    from tests.servers import free_port, loopback, reply
 
     def page(n: int) -> bytes:
         body = "".join(
@@ -207,37 +206,24 @@ def test_a_pool_of_cleaning_processes_gives_what_cleaning_here_gives() -> None:
 
     class Reports(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            data = page(int(self.path.rsplit("/", 1)[-1]))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            reply(self, page(int(self.path.rsplit("/", 1)[-1])), "text/html")
 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Reports)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with socket.socket() as closed:  # a port nobody listens on: the connection is refused
-        closed.bind(("127.0.0.1", 0))
-        refused_port = closed.getsockname()[1]
-    entries = []
-    for n in range(POOL_MIN_PAGES + 4):
-        port = refused_port if n == 3 else server.server_address[1]
-        url = f"http://127.0.0.1:{port}/reports/{n}"
-        entry = FeedEntry(guid=f"r-{n}", link=url, title=f"Report {n}", summary=None, content=None, published=None)
-        entries.append(NewEntry(1, "Harbour", entry))
+    refused = f"http://127.0.0.1:{free_port()}"  # a port nobody listens on: the connection is refused
 
-    async def clean(workers: int) -> object:
+    async def clean(entries: list[NewEntry], workers: int) -> PageResults:
         async with Fetcher(allowed_hosts={"127.0.0.1"}) as fetcher:
             return await fetch_articles(entries, fetcher, workers=workers)
 
-    try:
-        here, pooled = asyncio.run(clean(1)), asyncio.run(clean(2))
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(Reports) as site:
+        entries = []
+        for n in range(POOL_MIN_PAGES + 4):
+            url = f"{refused if n == 3 else site}/reports/{n}"
+            entry = FeedEntry(guid=f"r-{n}", link=url, title=f"Report {n}", summary=None, content=None, published=None)
+            entries.append(NewEntry(1, "Harbour", entry))
+        here, pooled = asyncio.run(clean(entries, 1)), asyncio.run(clean(entries, 2))
     assert [(n.entry.guid, r.url, r.text) for n, r in pooled.articles] == [
         (n.entry.guid, r.url, r.text) for n, r in here.articles
     ]

@@ -21,6 +21,7 @@ from storywatch.sources.hostgate import DatabaseHostGate
 from storywatch.storage import Database
 from storywatch.storage import feeds as feed_store
 from storywatch.storage.hostslots import give_back, take_slot
+from tests.servers import loopback, reply
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -70,12 +71,7 @@ class _Slow(http.server.BaseHTTPRequestHandler):
         time.sleep(0.15)
         with _Slow.lock:
             _Slow.active -= 1
-        body = b"<html><body><p>page</p></body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply(self, "<html><body><p>page</p></body></html>", "text/html")
 
     def log_message(self, *args: object) -> None:
         pass
@@ -84,12 +80,8 @@ class _Slow(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def slow_site() -> Iterator[str]:
     _Slow.active = _Slow.most = 0
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with loopback(_Slow) as base:
+        yield base
 
 
 async def _two_workers(site: str, gates: list[DatabaseHostGate | None]) -> int:

@@ -13,12 +13,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from sqlalchemy import func, select
 
 from storywatch.storage import open_database
 from storywatch.storage.models import Article, FeedEntry
+from tests.servers import loopback, reply
 
 ROOT = Path(__file__).resolve().parents[1]
 SMTP_PASSWORD = "serve-test-pa55"
@@ -56,12 +56,7 @@ class Wire(BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", f"{kind}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, body, kind)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -69,12 +64,23 @@ class Wire(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def wire() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Wire)
-    Wire.base = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield Wire.base
-    server.shutdown()
-    server.server_close()
+    with loopback(Wire) as base:
+        Wire.base = base
+        yield base
+
+
+def _replay_one_article(folder: Path, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`storywatch replay` of the seeds' first article, as a separate process."""
+    one = folder / "one.jsonl"
+    one.write_text((ROOT / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0] + "\n")
+    return subprocess.run(
+        [sys.executable, "-m", "storywatch", "replay", str(one)],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _wait(what: str, check: Any, timeout: float) -> Any:
@@ -217,16 +223,7 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
         _deployments(state["url"])
         _run_deployment(state["url"], "storywatch-poll")
         # A one-off command finds serve's server and skips Prefect's temporary one.
-        one = tmp_path / "one.jsonl"
-        one.write_text((ROOT / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0] + "\n")
-        replay = subprocess.run(
-            [sys.executable, "-m", "storywatch", "replay", str(one)],
-            env=environment,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        replay = _replay_one_article(tmp_path, environment)
         assert replay.returncode == 0, replay.stdout + replay.stderr
         assert "temporary local server" not in replay.stdout + replay.stderr
         runs = httpx.post(f"{state['url']}/flow_runs/filter", json={}, timeout=30).json()
@@ -243,21 +240,12 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
 
 
 def test_a_temporary_server_too_slow_to_start_is_one_clear_error(tmp_path: Path) -> None:
-    one = tmp_path / "one.jsonl"
-    one.write_text((ROOT / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0] + "\n")
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "STORYWATCH_"))}
     environment.update(
         XDG_DATA_HOME=str(tmp_path / "data"),
         PREFECT_HOME=str(tmp_path / "client-prefect"),
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1",  # what a loaded machine looks like
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "storywatch", "replay", str(one)],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _replay_one_article(tmp_path, environment)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "did not start in time" in result.stderr and "storywatch serve" in result.stderr

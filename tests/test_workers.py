@@ -19,13 +19,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from storywatch.storage import open_database
 from storywatch.storage.models import Alert, Article, FeedEntry
 from tests.conftest import _postgres_schema_url
 from tests.helpers import SEED_FILE
-from tests.servers import http_recorder
+from tests.servers import http_recorder, loopback, reply
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [json.loads(line) for line in (ROOT / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -80,12 +79,7 @@ class Site(BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", f"{kind}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, body, kind)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -93,23 +87,9 @@ class Site(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    Site.base, Site.visible = f"http://127.0.0.1:{server.server_address[1]}", 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site.base
-    server.shutdown()
-    server.server_close()
-
-
-def _wait(what: str, check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+    with loopback(Site) as base:
+        Site.base, Site.visible = base, 0
+        yield base
 
 
 def _run(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> str:
