@@ -8,11 +8,10 @@ Prefect flow. Every feed and page here is invented for these tests.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from storywatch.storage import feeds as feed_store
 from storywatch.storage import open_database
 from storywatch.storage.models import Article, Feed
 from tests.helpers import settings_for
+from tests.servers import loopback
 
 NOW = datetime(2031, 3, 8, 12, 0, tzinfo=UTC)
 MINUTE = 60.0
@@ -170,13 +170,9 @@ class Site(BaseHTTPRequestHandler):
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("STORYWATCH_ALLOW_PRIVATE_NETWORKS", "true")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    Site.base, Site.hits = f"http://127.0.0.1:{server.server_address[1]}", {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site.base
-    server.shutdown()
-    server.server_close()
+    with loopback(Site) as base:
+        Site.base, Site.hits = base, {}
+        yield base
 
 
 def _poll(database_url: str, now: datetime, **settings: object) -> object:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from storywatch.storage import feeds as feed_store
 from storywatch.storage import open_database
 from storywatch.storage.models import Article, Feed
 from tests.helpers import settings_for
+from tests.servers import loopback
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -95,13 +95,9 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def news_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("STORYWATCH_ALLOW_PRIVATE_NETWORKS", "true")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Handler.base, Handler.hits = f"http://127.0.0.1:{server.server_address[1]}", {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Handler.base
-    server.shutdown()
-    server.server_close()
+    with loopback(Handler) as base:
+        Handler.base, Handler.hits = base, {}
+        yield base
 
 
 def _count(db, model) -> int:
