@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from storywatch.cli import alerts, db, feeds, run, status, storylines
+from storywatch.cli import alerts, collector, db, feeds, run, status, storylines
 from storywatch.cli.context import Options
 from storywatch.cli.render import err, line, styled
 from storywatch.core.errors import StorywatchError
@@ -47,8 +47,11 @@ for area in (db, feeds, storylines, alerts, run, status):
 
 def main() -> None:
     """Entry point: expected failures print one line and exit 1; bugs keep their traceback."""
+    collector.tune()
     try:
         app()
     except StorywatchError as exc:
         err.print(line(styled("Error:", "red"), " ", str(exc)))
         raise SystemExit(1) from None
+    finally:
+        collector.settle()
