@@ -7,6 +7,8 @@ environment at import): the application calls it before it loads a flow module.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,20 @@ def prepare_prefect(*, interactive: bool = True) -> None:
             os.environ["PREFECT_API_URL"] = found.url
     if interactive:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
+
+
+@contextmanager
+def one_off() -> Iterator[None]:
+    """Around the flow runs of a command someone typed (`replay`, `poll`, ...): no run heartbeats.
+
+    Heartbeats tell Prefect that a run nobody watches is still alive; a typed command's user
+    sees it end, and its report says how. They cost a command up to a second as it ends, while
+    the heartbeat thread finishes its sleep. Served and deployed runs keep them.
+    """
+    from prefect.settings import temporary_settings
+
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
 
 
 def starts_temporary_server() -> bool:

@@ -793,10 +793,13 @@ class Storywatch:
     @contextmanager
     def _running(self) -> Iterator[None]:
         """Around a flow run: Prefect readied, progress reported, and a slow temporary server explained."""
+        from storywatch.flows.runtime import one_off
+
         with self._listening():
             self._prefect()
             try:
-                yield
+                with one_off():
+                    yield
             except RuntimeError as exc:
                 if "ephemeral Prefect API server" not in str(exc):
                     raise

@@ -254,3 +254,41 @@ def test_the_distribution_installs_one_import_name(tmp_path: Path) -> None:
     assert {"storywatch/alerts/templates/alert.txt.j2", "storywatch/alerts/templates/alert.html.j2"} <= set(names)
     top_level = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
     assert zipfile.ZipFile(wheel).read(top_level).decode().split() == ["storywatch"]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_typed_commands_run_without_heartbeats_and_served_runs_keep_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A heartbeat thread costs a typed command up to a second as it ends; deployed runs still beat."""
+    from prefect import flow
+    from prefect.flow_engine import FlowRunEngine
+
+    from storywatch.flows.runtime import one_off
+
+    beats: list[object] = []
+    emit = FlowRunEngine._emit_flow_run_heartbeat
+
+    def counted(self: FlowRunEngine, *args: object) -> None:  # type: ignore[type-arg]
+        beats.append(self.flow_run.id if self.flow_run else None)
+        emit(self, *args)
+
+    monkeypatch.setattr(FlowRunEngine, "_emit_flow_run_heartbeat", counted)
+
+    @flow
+    def tiny() -> int:
+        return 1
+
+    with one_off():
+        assert tiny() == 1
+    assert beats == []
+    assert tiny() == 1  # outside a typed command: Prefect's default heartbeats
+    assert len(beats) == 1
+    # A typed replay runs its flow inside one_off: no heartbeat either.
+    database = f"sqlite:///{tmp_path / 'sw.db'}"
+    app = Storywatch.open(None, database_url=database)
+    try:
+        app.replay([SEED_FILE.parent / "articles.jsonl"], quiet=True)
+    finally:
+        app.close()
+    assert len(beats) == 1
