@@ -189,8 +189,6 @@ def read_archives(paths: Iterable[str | Path], *, latest: datetime | None = None
     ``latest`` is the latest publication date believed (default: a day past the wall clock);
     later dates are clamped and flagged.
     """
-    from storywatch.sources.warc import read_warc_articles  # WARC pages need warcio: only when given
-
     result = ArchiveRead()
     for given in paths:
         path = Path(given)
@@ -221,6 +219,8 @@ def read_archives(paths: Iterable[str | Path], *, latest: datetime | None = None
             elif file.name.endswith(JSONL_SUFFIXES):
                 read_jsonl(file, result, latest=latest)
             elif is_warc(file):
+                from storywatch.sources.warc import read_warc_articles  # WARC pages need warcio: only when given
+
                 result.extend(read_warc_articles([file], latest=latest))
             else:
                 result.problems.append(

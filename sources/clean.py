@@ -10,16 +10,15 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-import trafilatura
-from lxml.html import HtmlElement
-from trafilatura.utils import load_html
 
 from storywatch.sources.dates import aware_iso
 from storywatch.sources.errors import CleaningError
 from storywatch.sources.urls import canonical_url, is_web_url
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 # htmldate keeps the time (and its offset, when the page gives one) in this format.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -58,6 +57,9 @@ def clean_html(html: str | bytes, url: str | None = None, *, dated: bool = False
     title, language and canonical URL come from the page's head, ``published`` is None.
     Raises CleaningError when the page holds no article text.
     """
+    import trafilatura  # here, not above: a replay of text archives never cleans a page
+    from trafilatura.utils import load_html
+
     where = url or "(no URL)"
     if not html or not html.strip():
         raise CleaningError(f"page {where} is empty")

@@ -813,9 +813,14 @@ class Storywatch:
         self, paths: Sequence[Path], *, discover: bool = False, batch_size: int = 500, quiet: bool = False
     ) -> ReplayResult:
         """Replay archives in publication order: JSONL, text, page WARCs, and poll captures round by round."""
-        from storywatch.sources.warc import split_captures
+        from storywatch.sources.files import is_warc
 
-        captures, rest = split_captures(paths)
+        captures: list[str] = []
+        rest = list(paths)
+        if any(p.is_dir() or is_warc(p) for p in paths):  # else no WARC reader is loaded at all
+            from storywatch.sources.warc import split_captures
+
+            captures, rest = split_captures(paths)
         result = ReplayResult(captures=captures)
         with self._running():
             from storywatch.flows.replay import replay_flow

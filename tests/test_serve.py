@@ -70,11 +70,18 @@ def wire() -> Iterator[str]:
 
 
 def _replay_one_article(folder: Path, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`storywatch replay` of the seeds' first article, as a separate process."""
+    """`storywatch replay` of the seeds' first article, as a separate process that lists the
+    packages it loaded on its last line of stderr (``MODULES ...``)."""
     one = folder / "one.jsonl"
     one.write_text((ROOT / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0] + "\n")
+    probe = (
+        "import sys\nfrom storywatch.cli import main\n"
+        f"sys.argv = ['storywatch', 'replay', {str(one)!r}]\n"
+        "try:\n    main()\nfinally:\n"
+        "    print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
     return subprocess.run(
-        [sys.executable, "-m", "storywatch", "replay", str(one)],
+        [sys.executable, "-c", probe],
         env=environment,
         cwd=ROOT,
         capture_output=True,
@@ -226,6 +233,9 @@ def test_serve_runs_its_own_prefect_server_stops_on_ctrl_c_and_restarts_without_
         replay = _replay_one_article(tmp_path, environment)
         assert replay.returncode == 0, replay.stdout + replay.stderr
         assert "temporary local server" not in replay.stdout + replay.stderr
+        loaded = set(replay.stderr.rsplit("MODULES ", 1)[1].split())
+        assert {"prefect", "datasketch"} <= loaded
+        assert not {"warcio", "trafilatura"} & loaded, "a replay of text archives loads no WARC reader or cleaner"
         runs = httpx.post(f"{state['url']}/flow_runs/filter", json={}, timeout=30).json()
         flows = {f["id"]: f["name"] for f in httpx.post(f"{state['url']}/flows/filter", json={}, timeout=30).json()}
         assert "storywatch-replay" in {flows.get(r["flow_id"]) for r in runs}
