@@ -30,6 +30,7 @@ from storywatch.storylines.similarity import cosine as embedding_cosine
 from storywatch.storylines.similarity import mean as embedding_mean
 from storywatch.storylines.text import SentenceFeatures, TextFeatures
 from storywatch.storylines.text import numbers as sentence_numbers
+from storywatch.storylines.wordlists import wordfreq
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +138,9 @@ def prior_share(key: str) -> float:
 
     Names and numbers, rare in general text, get a small share; function words a large one.
     """
-    from wordfreq import word_frequency
-
+    word_frequency = wordfreq().word_frequency
     word = key[2:] if key.startswith("e:") else key
-    frequency = max(word_frequency(word, code) for code in PRIOR_LANGUAGES)
+    frequency = max(float(word_frequency(word, code)) for code in PRIOR_LANGUAGES)
     return min(1.0, frequency * WORDS_PER_DOCUMENT)
 
 

@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from storywatch.storylines.language import Language, aliases, detect, language
+from storywatch.storylines.wordlists import wordfreq
 
 # A sentence ends after . ! ? or … (closing quotes and brackets stay with it) before a capital or
 # digit, and at paragraph breaks.
@@ -120,10 +121,8 @@ FUNCTION_WORD_ZIPF = 5.8
 
 @cache
 def _zipf(word: str, code: str) -> float:
-    from wordfreq import zipf_frequency
-
     try:
-        return float(zipf_frequency(word, code))
+        return float(wordfreq().zipf_frequency(word, code))
     except LookupError:  # a language wordfreq has no list for
         return 0.0
 

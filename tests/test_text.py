@@ -342,3 +342,69 @@ def test_a_copys_keys_alone_are_the_keys_of_its_whole_features(shared_data: Path
         keys = feature_keys(title, text, code, aliases)
         assert keys.keys() == whole.keys(), title
         assert keys.language == whole.language
+
+
+_FREQUENCIES = """
+import json, sys
+words = json.load(open(sys.argv[1], encoding="utf-8"))
+if sys.argv[2] == "plain":
+    import wordfreq
+else:
+    from storywatch.storylines.wordlists import FrequencyTrie, wordfreq as ours
+    wordfreq = ours()
+    assert isinstance(wordfreq.get_frequency_dict("en"), FrequencyTrie)
+out = {code: [wordfreq.word_frequency(w, code) for w in words] for code in ("en", "de", "fr", "es")}
+out["zipf"] = [wordfreq.zipf_frequency(w, "de") for w in words]
+json.dump(out, sys.stdout)
+"""
+
+
+def test_wordfreq_answers_the_same_from_the_cached_tries(shared_data: Path, tmp_path: Path) -> None:
+    """The tries change where wordfreq reads its lists from, never a figure it returns.
+
+    Compared on every feature key of the seeds and the scenarios, a sample of each list, and
+    words wordfreq tokenizes or rewrites (digits, several tokens, case folding, apostrophes):
+    plain wordfreq, then the tries as they are built, then as they are read back.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import wordfreq
+
+    from storywatch.storylines.text import feature_keys
+
+    texts = [json.loads(line) for line in (ROOT / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    for scenario in sorted((shared_data / "scenarios").glob("*/stream.jsonl")):
+        texts += [json.loads(line) for line in scenario.read_text(encoding="utf-8").splitlines()[:40] if line.strip()]
+    words: set[str] = set()
+    for item in texts:
+        keys = feature_keys(item.get("title", ""), item.get("text", ""), item.get("language")).keys()
+        words.update(key.removeprefix("e:") for key in keys)
+    for code in ("en", "de", "fr", "es"):
+        words.update(list(wordfreq.iter_wordlist(code))[::97])
+    words.update(
+        ["18:00", "2025", "1,234", "united-states", "new york", "Straße", "ÉTÉ", "l'état", "witkoffzz", "", "—"]
+    )
+    listed = tmp_path / "words.json"
+    listed.write_text(json.dumps(sorted(words)), encoding="utf-8")
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def answers(mode: str) -> dict[str, list[float]]:
+        run = subprocess.run(
+            [sys.executable, "-c", _FREQUENCIES, str(listed), mode],
+            env=environment, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        found: dict[str, list[float]] = json.loads(run.stdout)
+        return found
+
+    plain = answers("plain")
+    assert len(words) > 20_000 and any(plain["en"]) and any(plain["zipf"])
+    assert answers("tries") == plain  # built into the empty cache folder
+    assert sorted(p.name for p in (tmp_path / "cache").rglob("*.marisa")) == [
+        "best_de.marisa", "best_en.marisa", "best_es.marisa", "best_fr.marisa"
+    ]  # fmt: skip
+    (next((tmp_path / "cache").rglob("best_fr.marisa"))).write_bytes(b"half a file")  # read back, one rebuilt
+    assert answers("tries") == plain
