@@ -226,3 +226,28 @@ def test_a_page_on_a_private_address_is_refused_unless_allowed(sqlite_url: str, 
     )
     assert result.returncode == 1
     assert "STORYWATCH_ALLOW_PRIVATE_NETWORKS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_command_collects_cycles_rarely_and_leaves_its_objects_to_the_exit(tmp_path: Path) -> None:
+    """The process runs with storywatch's collector thresholds and ends with its objects frozen."""
+    from storywatch.cli.collector import THRESHOLDS
+
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('GC', *gc.get_threshold(), gc.get_freeze_count(), file=sys.stderr))\n"
+        "from storywatch.cli import main\n"
+        "sys.argv = ['storywatch', 'info']\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STORYWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'gc.db'}"},
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    *thresholds, frozen = (int(n) for n in result.stderr.rsplit("GC ", 1)[1].split())
+    assert tuple(thresholds) == THRESHOLDS
+    assert frozen > 10_000  # the modules and models it built, out of the exit collection's way

@@ -1,7 +1,7 @@
 """How a `storywatch` process uses Python's cycle collector: rarely while it runs, never at exit.
 
-A command imports a few thousand modules (Prefect, SQLAlchemy, pydantic) and loads detection's
-word lists: millions of objects that live as long as the process. With the default thresholds
+A command imports a few thousand modules (Prefect, SQLAlchemy, pydantic) and builds their
+models and detection's tables: millions of objects that live as long as the process. With the default thresholds
 the collector walks them again and again while they are built (about 0.7 s of a one-article
 replay on a 2-core machine), and once more when the interpreter exits (about 1 s), though
 nothing is left to free by then. Reference counting frees almost everything as it goes; the
