@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from storywatch import __version__
 from storywatch.core import progress
@@ -73,6 +74,30 @@ class FeedAdded:
     url: str  # without credentials
     created: bool
     credentials: bool = False  # a user and password are kept for it
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFeedView:
+    """A feed found from a site's address."""
+
+    url: str
+    title: str | None
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsFound:
+    """`storywatch feeds add URL`: the feeds found there, and the ones added.
+
+    Nothing is added when several were found and none was chosen (``--pick N`` or ``--all``).
+    ``unchecked`` says why the address could not be fetched, when it was added as given.
+    """
+
+    url: str
+    found: list[FoundFeedView]
+    added: list[FeedAdded]
+    page: bool = False  # the address was a web page, and ``found`` came from it
+    unchecked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +424,60 @@ class Storywatch:
             feed, created = feed_store.add_feed(session, clean, name=name, interval_minutes=interval_minutes)
             self._keep_credentials(feed, user, password)
             return FeedAdded(feed.id, feed.name, feed.url, created, credentials=feed.username is not None)
+
+    def find_and_add_feeds(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        interval_minutes: int = 15,
+        pick: int | None = None,
+        every: bool = False,
+    ) -> FeedsFound:
+        """Add the feed at ``url``, or the one found from the site's page there (``pick``: the Nth, 1-based).
+
+        The address is fetched through the polling fetcher. A feed is added as it is; a page is
+        searched for the feeds it links, then for the common feed paths. One found is added;
+        of several, the one picked or, with ``every``, all. An address that cannot be fetched
+        now is added as given, and polling reports what it answers.
+        """
+        import asyncio
+
+        from storywatch.sources.discovery import find_feeds
+        from storywatch.sources.errors import FetchError
+        from storywatch.sources.fetch import Fetcher, FetchPolicy
+        from storywatch.sources.urls import is_web_url
+
+        clean, _, _ = split_credentials(url)
+        if not is_web_url(clean):
+            raise StorywatchError(f"{redact_url(url)}: only http and https feeds can be polled")
+
+        async def discover() -> Any:
+            async with Fetcher(FetchPolicy.for_pages()) as fetcher:
+                return await find_feeds(fetcher, url)
+
+        try:
+            found = asyncio.run(discover())
+        except FetchError as exc:
+            given = self.add_feed(url, name=name, interval_minutes=interval_minutes)
+            return FeedsFound(clean, [], [given], unchecked=str(exc))
+        views = [FoundFeedView(f.url, f.title, f.format) for f in found.feeds]
+        if found.is_feed:
+            return FeedsFound(clean, views, [self.add_feed(url, name=name, interval_minutes=interval_minutes)])
+        if not views:
+            tried = ", ".join(urlsplit(t).path for t in found.tried[-3:])
+            raise StorywatchError(
+                f"{redact_url(url)} is a web page that links no feed, and none answered at the usual paths "
+                f"({tried}, ...); find the feed's own address on the site and add that"
+            )
+        if pick is not None and not 1 <= pick <= len(views):
+            raise StorywatchError(f"--pick {pick}: {len(views)} feeds were found; pick one of 1 to {len(views)}")
+        if len(views) > 1 and pick is None and not every:
+            return FeedsFound(clean, views, [], page=True)
+        chosen = views if every else [views[(pick or 1) - 1]]
+        named = name if len(chosen) == 1 else None
+        added = [self.add_feed(v.url, name=named or v.title, interval_minutes=interval_minutes) for v in chosen]
+        return FeedsFound(clean, views, added, page=True)
 
     def import_feeds(self, path: Path, *, interval_minutes: int = 15) -> FeedImport:
         """Poll every feed of an OPML file."""

@@ -131,13 +131,15 @@ def test_no_password_in_any_output_capture_or_database(database_url: str, privat
     def run(*args: str, code: int = 0) -> str:
         result = runner.invoke(cli, ["--db", db, *args])
         assert result.exit_code == code, result.output
-        outputs.append(result.output)
+        outputs.append(result.output + (str(result.exception) if result.exception else ""))
         return result.output
 
     added = run("feeds", "add", f"http://reader:{FEED_PASSWORD}@{private_server}/private.xml", "--name", "Desk")
     assert "its user and password are kept" in added
     run("feeds", "add", f"http://reader:{FEED_PASSWORD}@{private_server}/missing.xml")
-    run("feeds", "add", f"http://reader:{FEED_PASSWORD}@{private_server}/moved")
+    # It redirects to a page on another origin, which links no feed: refused, with no password said.
+    run("feeds", "add", f"http://reader:{FEED_PASSWORD}@{private_server}/moved", code=1)
+    assert "links no feed" in outputs[-1] and "reader:***@" in outputs[-1]
     run("poll", "--archive", str(warc))
     listed = json.loads(run("feeds", "list", "--json"))
     statuses = {f["url"].rsplit("/", 1)[1]: (f["last_status"], f["last_error"]) for f in listed}

@@ -16,14 +16,34 @@ feeds_app = typer.Typer(help="The feeds storywatch polls.", no_args_is_help=True
 @feeds_app.command("add")
 def feeds_add(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed).")],
+    url: Annotated[
+        str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed), or a site's address to find its feeds.")
+    ],
     name: Annotated[str | None, typer.Option("--name", help="A name to show instead of the URL.")] = None,
     interval: Annotated[int, typer.Option("--interval", min=1, help="Minutes between polls.")] = 15,
+    pick: Annotated[
+        int | None, typer.Option("--pick", min=1, help="Of several feeds found on the site, add the Nth.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Add every feed found on the site.")] = False,
 ) -> None:
-    """Add a feed to poll."""
-    feed = open_app(ctx).add_feed(url, name=name, interval_minutes=interval)
-    kept = " (its user and password are kept, the password encrypted)" if feed.credentials else ""
-    render.say(f"{'Added' if feed.created else 'Already polling'} feed {feed.id}: {feed.name or feed.url}{kept}")
+    """Add a feed to poll: its own address, or a site's, whose page says where its feeds are."""
+    done = open_app(ctx).find_and_add_feeds(url, name=name, interval_minutes=interval, pick=pick, every=every)
+    if done.unchecked:
+        render.warn(
+            f"could not fetch it now ({done.unchecked}); added as given: each poll says what it answers",
+            label="unchecked",
+        )
+    if not done.added:
+        render.say(f"{len(done.found)} feeds found on {done.url}:")
+        for number, found in enumerate(done.found, 1):
+            render.say(f"  {number}. {found.title or '(untitled)'} · {found.format} · {found.url}")
+        render.hint("add one with --pick N, or all of them with --all")
+        raise typer.Exit(1)
+    if done.page:
+        render.say(f"Found {len(done.found)} feed{'s' if len(done.found) > 1 else ''} on the page {done.url}")
+    for feed in done.added:
+        kept = " (its user and password are kept, the password encrypted)" if feed.credentials else ""
+        render.say(f"{'Added' if feed.created else 'Already polling'} feed {feed.id}: {feed.name or feed.url}{kept}")
 
 
 @feeds_app.command("import")
