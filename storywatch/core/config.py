@@ -156,6 +156,8 @@ class Settings(BaseSettings):
     # Names that stand for one another, on top of the built-in countries, capitals and demonyms:
     # [aliases] "Big Blue" = "ibm". The value is the key the name folds to (lower case).
     aliases: dict[str, str] = {}
+    # The time zone dates are shown in (reports): an IANA name such as "Europe/Berlin".
+    timezone: str = "UTC"
     config_file: Path | None = None
     secret_key: SecretStr | None = None  # only from STORYWATCH_SECRET_KEY: encrypts stored feed passwords
 
@@ -188,6 +190,17 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("the port must be a number, as in postgresql://USER@HOST:5432/DBNAME") from None
         return url.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}: give an IANA name such as UTC or Europe/Berlin") from None
+        return name
 
     @field_validator("email_to", mode="before")
     @classmethod
@@ -295,6 +308,9 @@ CONFIG_TEMPLATE = """\
 # Where each live poll is captured to WARC files (for `storywatch replay`); default: warc/ in
 # the data directory. `storywatch poll --no-archive` skips the capture.
 # archive_dir = "{data_dir}/warc"
+
+# The time zone reports show dates in (`storywatch report`): an IANA name.
+# timezone = "Europe/Berlin"
 
 # Alert channels (top-level keys, so above every table): each one is on when its settings are
 # given (docs/alerts.md). Secrets go in the environment (STORYWATCH_SLACK_WEBHOOK_URL,
