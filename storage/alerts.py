@@ -52,9 +52,13 @@ def alert_by_key(session: Session, key: str) -> Alert | None:
 
 
 def list_alerts(
-    session: Session, *, status: AlertStatus | str | None = None, claim: bool = False
+    session: Session,
+    *,
+    status: AlertStatus | str | None = None,
+    claim: bool = False,
+    storyline_id: int | None = None,
 ) -> list[tuple[Alert, Storyline, Article | None]]:
-    """Alerts with their storyline and article, oldest first.
+    """Alerts (of one storyline, or all) with their storyline and article, oldest first.
 
     ``claim`` locks the alert rows for this transaction, skipping those another holds
     (PostgreSQL ``FOR UPDATE SKIP LOCKED``), so two deliveries never send one alert twice; on
@@ -68,6 +72,8 @@ def list_alerts(
     )
     if status is not None:
         statement = statement.where(Alert.status == AlertStatus(status).value)
+    if storyline_id is not None:
+        statement = statement.where(Alert.storyline_id == storyline_id)
     if claim:
         statement = statement.with_for_update(of=Alert, **skip_locked(session))
     return [(a, s, art) for a, s, art in session.execute(statement)]

@@ -274,6 +274,14 @@ class StorylineDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsWritten:
+    """`storywatch report`: the pages written, and the index page when there are several."""
+
+    pages: list[Path]
+    index: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Split:
     storyline_id: int
     at: str
@@ -672,6 +680,36 @@ class Storywatch:
                 _route_view(route) if route is not None else None,
             )
 
+    def storyline_report(self, storyline_id: int) -> Any:
+        """What the storyline's report shows (:class:`~storywatch.storylines.report.StorylineReport`)."""
+        from storywatch.storylines.report import storyline_report
+
+        with self.database.sessions() as session:
+            return storyline_report(session, storyline_id, timezone=self.settings.timezone, now=datetime.now(UTC))
+
+    def write_reports(self, storyline_id: int | None = None, *, out: Path | None = None) -> ReportsWritten:
+        """Write one storyline's page (to ``out``, default ``storyline-N.html``), or with no id every
+        storyline's page and an index page (in the folder ``out``, default ``reports/``)."""
+        from storywatch.storylines.report_page import page_name, render_index, render_report
+
+        if storyline_id is not None:
+            report = self.storyline_report(storyline_id)
+            path = out or Path(page_name(report))
+            _write_page(path, render_report(report))
+            return ReportsWritten([path])
+        folder = out or Path("reports")
+        ids = [s.id for s in self.list_storylines()]
+        if not ids:
+            raise StorywatchError("no storyline to report on; track one with `storywatch storylines add`")
+        reports = [self.storyline_report(i) for i in ids]
+        pages = []
+        for report in reports:
+            pages.append(folder / page_name(report))
+            _write_page(pages[-1], render_report(report, index="index.html"))
+        index = folder / "index.html"
+        _write_page(index, render_index([(r, page_name(r)) for r in reports], generated=reports[0].generated))
+        return ReportsWritten(pages, index)
+
     @staticmethod
     def _coverage_gaps(session: Any, storyline_id: int) -> list[CoverageGap]:
         from storywatch.storage.feeds import coverage_gaps
@@ -1005,6 +1043,16 @@ class Storywatch:
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def _write_page(path: Path, html: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise StorywatchError(
+            f"cannot write the report to {path}: {exc.strerror or exc}; choose another --out"
+        ) from exc
 
 
 def _feed_status(feed: Feed, *, healthy: bool) -> FeedStatus:

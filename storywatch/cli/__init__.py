@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from storywatch.cli import alerts, collector, db, feeds, run, status, storylines
+from storywatch.cli import alerts, collector, db, feeds, report, run, status, storylines
 from storywatch.cli.context import Options
 from storywatch.cli.render import err, line, styled
 from storywatch.core.errors import StorywatchError
@@ -41,7 +41,7 @@ def root(
     ctx.obj = Options(config=config, db=database)
 
 
-for area in (db, feeds, storylines, alerts, run, status):
+for area in (db, feeds, storylines, alerts, run, status, report):
     area.register(app)
 
 
