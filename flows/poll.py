@@ -25,7 +25,7 @@ from storywatch.flows import steps
 from storywatch.flows.events import log_event
 from storywatch.flows.names import counted, poll_run_name, replay_run_name
 from storywatch.flows.replay import deliver_task
-from storywatch.flows.report import recorded
+from storywatch.flows.report import publish_storylines, recorded
 from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import CaptureReplaySummary, PollSummary
 from storywatch.sources.fetch import Fetcher, FetchPolicy
@@ -217,6 +217,7 @@ def _round(
         detected=stored.detected,
     )
     summary.delivery = deliver_task(settings, quiet)
+    publish_storylines(settings.database_url, summary.detected.storylines, timezone=settings.timezone)
     progress.finish("poll")
     return summary
 

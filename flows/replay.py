@@ -13,7 +13,7 @@ from storywatch.core.records import ArticleRecord
 from storywatch.flows import steps
 from storywatch.flows.events import log_event
 from storywatch.flows.names import counted, replay_run_name
-from storywatch.flows.report import recorded
+from storywatch.flows.report import publish_storylines, recorded
 from storywatch.flows.runtime import detection_params, run_settings
 from storywatch.flows.summaries import DeliverySummary, DetectSummary, ReplaySummary
 from storywatch.sources.archive import failed_inputs, read_archives
@@ -94,5 +94,6 @@ def _replay(
     if not read.records:  # still deliver alerts a crashed earlier run left pending
         summary.detected.add(detect_task(url, discover, params))
     summary.delivery = deliver_task(settings, quiet)
+    publish_storylines(url, summary.detected.storylines, timezone=settings.timezone)
     progress.finish("replay")
     return summary

@@ -136,6 +136,31 @@ def _publish_artifact(flow: str, markdown: str) -> None:
         log_event("artifact.failed", level=logging.WARNING, flow=flow, error=type(exc).__name__)
 
 
+def publish_storylines(database_url: str, storyline_ids: list[int], *, timezone: str) -> int:
+    """One markdown artifact per storyline a run touched (key ``storyline-N``): its developments,
+    threads and alerts as `storywatch report` counts them. Returns how many were published;
+    a storyline that cannot be summed up, or an artifact the server refuses, is a warning."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from storywatch.flows.steps import database
+    from storywatch.storylines.report import storyline_report, summary_markdown
+
+    published = 0
+    for storyline_id in storyline_ids:
+        try:
+            with database(database_url).sessions() as session:
+                report = storyline_report(session, storyline_id, timezone=timezone, now=datetime.now(UTC))
+            create_markdown_artifact(
+                markdown=summary_markdown(report),
+                key=f"storyline-{storyline_id}",
+                description=f"Storyline {storyline_id}: {loggable(report.title)[:200]}",
+            )
+            published += 1
+        except Exception as exc:  # a summary is not worth failing the run's work for
+            log_event("artifact.failed", level=logging.WARNING, storyline=storyline_id, error=type(exc).__name__)
+    return published
+
+
 @contextmanager
 def recorded(flow: str, database_url: str) -> Iterator[Recording]:
     """Around a flow's body: on the way out, an artifact of its summary and a row in ``runs`` (failed too)."""

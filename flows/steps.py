@@ -78,6 +78,7 @@ def _summary(result: DetectionResult) -> DetectSummary:
         roles={str(role): n for role, n in result.roles.items()},
         alerts=list(result.alert_ids),
         new_storylines=len(result.new_storylines),
+        storylines=sorted(result.touched),
     )
 
 

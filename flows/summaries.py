@@ -13,11 +13,13 @@ class DetectSummary:
     roles: dict[str, int] = field(default_factory=dict)
     alerts: list[int] = field(default_factory=list)
     new_storylines: int = 0
+    storylines: list[int] = field(default_factory=list)  # the storylines an article joined
 
     def add(self, other: DetectSummary) -> None:
         self.processed += other.processed
         self.alerts += other.alerts
         self.new_storylines += other.new_storylines
+        self.storylines = sorted({*self.storylines, *other.storylines})
         for role, n in other.roles.items():
             self.roles[role] = self.roles.get(role, 0) + n
 

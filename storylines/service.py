@@ -64,6 +64,7 @@ class DetectionResult:
     roles: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     alert_ids: list[int] = field(default_factory=list)
     new_storylines: list[int] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)  # storylines an article joined in this pass
     threads_opened: int = 0
     threads_resolved: int = 0
     threads_overdue: int = 0
@@ -464,6 +465,7 @@ def _record_copy(batch: _Batch, article: Article, result: DetectionResult) -> No
         )
         batch.belonging.add(article.id)
         result.roles[Role.DUPLICATE] += 1
+        result.touched.add(membership.storyline_id)
 
 
 def _discover(
@@ -550,6 +552,7 @@ def _record(
     )
     batch.belonging.add(article.id)
     result.roles[decision.role] += 1
+    result.touched.add(state.id)
     if decision.role == Role.BACKGROUND:
         return
     if decision.role == Role.FOLLOW_UP:

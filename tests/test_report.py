@@ -215,3 +215,17 @@ def test_the_markdown_summary_counts_what_the_page_shows(replayed: tuple[Storywa
     json.dumps(text)
     assert report.generated.tzinfo is not None and report.generated <= datetime.now(UTC)
 
+
+def test_a_replay_publishes_each_storyline_it_touched_as_a_prefect_artifact(
+    replayed: tuple[Storywatch, Path],
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    app, _ = replayed
+    report = app.storyline_report(1)
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["storyline-1"])))
+    expected = f"**Developments:** {len(report.developments)} ({len(report.follow_ups)} follow-ups)"
+    # The harness's server is the session's: other tests' replays published theirs too.
+    assert any(expected in str(a.data) and report.title in str(a.data) for a in artifacts)
