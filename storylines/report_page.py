@@ -9,7 +9,7 @@ below it, which hold everything the chart shows), and colours whose contrast pas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ ROW = 30
 THREADS_TOP = 120
 LABEL_GAP = 16  # pixels between two development numbers written in one row above the axis
 LABEL_ROWS = 3
+CHARACTER = 7.0  # the width of a label's character at the chart's 12 px, near enough to place labels
 HORIZON = timedelta(days=14)  # how far past the last development the axis goes for a thread's window
 
 
@@ -66,6 +67,9 @@ class Bar:
     state: str
     label: str
     dated: bool
+    full: str = ""  # the whole description, for the bar's tooltip and screen readers
+    label_x: float = 0.0
+    anchor: str = "start"  # the label's side: after the bar ("start") or before it ("end")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,16 +141,20 @@ def chart(report: StorylineReport) -> Chart:
     for row, thread in enumerate(report.threads):
         y = THREADS_TOP + row * ROW
         short = thread.description if len(thread.description) <= 64 else thread.description[:63].rstrip() + "…"
-        label = f"{short} · {thread.state}"
+        label, full = f"{thread.state}: {short}", f"{thread.state}: {thread.description}"  # the state survives cuts
         if thread.due_start and thread.due_end:
             due_from = _moment(thread.due_start, zone)
             due_to = _moment(thread.due_end + timedelta(days=1), zone)
             if due_from > end:
-                label += f" (due {thread.due_start:%d %b %Y}, after the axis ends)"
+                note = f" (due {thread.due_start:%d %b %Y}, after the axis ends)"
+                label, full = label + note, full + note
             left, right = x(due_from), x(due_to)
-            bars.append(Bar(min(left, WIDTH - RIGHT - 6), y, max(right - left, 6.0), thread.state, label, True))
+            width = max(right - left, 6.0)
+            bars.append(Bar(min(left, WIDTH - RIGHT - 6), y, width, thread.state, label, True, full))
         else:
-            bars.append(Bar(LEFT, y, 6.0, thread.state, f"{label} (no due date)", False))
+            note = " (no due date)"
+            bars.append(Bar(LEFT, y, 6.0, thread.state, label + note, False, full + note))
+    bars = [_labelled(bar) for bar in bars]
     states = {s: sum(1 for t in report.threads if t.state == s) for s in ("open", "resolved", "overdue")}
     description = (
         f"Timeline from {start + timedelta(hours=12):%d %B %Y} to {end - timedelta(hours=12):%d %B %Y} "
@@ -156,6 +164,20 @@ def chart(report: StorylineReport) -> Chart:
     )
     height = THREADS_TOP + max(len(report.threads), 1) * ROW + 8
     return Chart(WIDTH, height, AXIS_Y, ticks, points, bars, description)
+
+
+def _labelled(bar: Bar) -> Bar:
+    """The bar with its label on the side with room: after the bar, else before it; shortened to fit
+    the roomier side when neither holds it whole (the thread's row in the table below has it all)."""
+    after, before = WIDTH - (bar.x + bar.width) - 6, bar.x - 6
+    needed = len(bar.label) * CHARACTER
+    side = "start" if needed <= after or after >= before else "end"
+    room = after if side == "start" else before
+    label = bar.label
+    if needed > room:
+        label = label[: max(int(room / CHARACTER) - 1, 1)].rstrip() + "…"
+    at = bar.x + bar.width + 6 if side == "start" else bar.x - 6
+    return replace(bar, label=label, label_x=round(at, 1), anchor=side)
 
 
 def _environment() -> Any:
