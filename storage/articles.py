@@ -153,6 +153,17 @@ def article_by_reference(session: Session, reference: str) -> Article | None:
     return found
 
 
+def articles_by_reference(session: Session, references: Iterable[str]) -> dict[str, Article]:
+    """The articles named by these references (archive ids or canonical URLs), by reference."""
+    wanted = sorted({r for r in references if r})
+    found: dict[str, Article] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        statement = select(Article).where(Article.archive_id.in_(chunk) | Article.canonical_url.in_(chunk))
+        found.update((article.reference, article) for article in session.scalars(statement))
+    return found
+
+
 def mark_processed(session: Session, articles: Iterable[Article], when: datetime | None = None) -> None:
     """Note that detection has run on these articles (in the transaction that stored its results)."""
     stamp = when or utcnow()

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storywatch.core.enums import Role
 from storywatch.storage import alerts as alert_store
+from storywatch.storage import articles as article_store
 from storywatch.storage import memberships as membership_store
 from storywatch.storage import threads as thread_store
 from storywatch.storage.feeds import feeds_by_ids, is_unhealthy
@@ -130,7 +130,10 @@ def storyline_report(session: Session, storyline_id: int, *, timezone: str, now:
     profile = storyline.profile or {}
     held = profile.get("developments", [])
     wanted = {d.get("reference", "") for d in held} | {r for d in held for r in d.get("rewrites", [])}
-    articles = _articles(session, wanted | {a.reference for _, a in memberships})
+    # The developments name member articles, which are in hand; only a rewrite that has since
+    # left the storyline is looked up.
+    articles = {a.reference: a for _, a in memberships}
+    articles.update(article_store.articles_by_reference(session, wanted - articles.keys()))
 
     def ref(reference: str | None) -> ArticleRef | None:
         if reference is None:
@@ -187,18 +190,6 @@ def storyline_report(session: Session, storyline_id: int, *, timezone: str, now:
         background=roles.get(Role.BACKGROUND.value, 0),
         roles=dict(roles),
     )
-
-
-def _articles(session: Session, references: set[str]) -> dict[str, Article]:
-    """The articles named by these references (archive ids or canonical URLs)."""
-    found: dict[str, Article] = {}
-    names = sorted(r for r in references if r)
-    for start in range(0, len(names), 500):
-        chunk = names[start : start + 500]
-        statement = select(Article).where(or_(Article.archive_id.in_(chunk), Article.canonical_url.in_(chunk)))
-        for article in session.scalars(statement):
-            found[article.reference] = article
-    return found
 
 
 def _sources(session: Session, articles: list[Article], now: datetime) -> list[SourceLine]:
