@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from storywatch.sources.errors import FeedParseError, NotAFeed, SourceError
+from storywatch.sources.errors import FeedParseError, FetchError, NotAFeed
 from storywatch.sources.feeds import parse_feed
 from storywatch.sources.fetch import Fetcher, FetchResult
 from storywatch.sources.urls import is_web_url
@@ -112,9 +112,8 @@ def _as_feed(answer: FetchResult, url: str) -> FoundFeed | None:
 
 
 async def _try(fetcher: Fetcher, url: str) -> FoundFeed | None:
-    try:
-        answer = await fetcher.fetch(url)
-    except SourceError:  # not there, refused, too large: not this one
+    answer = await fetcher.attempt(url)
+    if isinstance(answer, FetchError):  # not there, refused, too large: not this one
         return None
     return _as_feed(answer, answer.permanent_url or url)
 
